@@ -21,7 +21,8 @@ CommandGroup::CommandGroup(std::string name, std::function<void(CLI::App&)> add)
 }
 
 void add_registered_groups(CLI::App& app) {
-  for (auto& [name, add] : registry()) add(app);
+  for (auto& [name, add] : registry())
+    add(app);
 }
 
 void fail(const std::string& message) {

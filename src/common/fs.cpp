@@ -1,11 +1,11 @@
 #include "common/fs.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
-#include <random>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
+#include <random>
 
 namespace ef {
 
@@ -27,8 +27,8 @@ std::string errno_text(int err) {
 
 Error os_error(std::string_view what, const std::filesystem::path& path, int err) {
   const Errc code = (err == ENOSPC || err == EDQUOT) ? Errc::no_space
-                    : (err == ENOENT)                 ? Errc::not_found
-                                                      : Errc::io;
+                    : (err == ENOENT)                ? Errc::not_found
+                                                     : Errc::io;
   return make_error(code, std::string(what) + " " + path.string() + ": " + errno_text(err));
 }
 
@@ -55,7 +55,8 @@ Result<std::string> read_file(const std::filesystem::path& path, std::uint64_t m
   if (!fd.valid()) return os_error("cannot open", path, errno);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return os_error("cannot stat", path, errno);
-  if (!S_ISREG(st.st_mode)) return make_error(Errc::invalid_argument, path.string() + " is not a regular file");
+  if (!S_ISREG(st.st_mode))
+    return make_error(Errc::invalid_argument, path.string() + " is not a regular file");
   if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
     return make_error(Errc::too_large, path.string() + " is " + std::to_string(st.st_size) +
                                            " bytes, more than the limit of " +
@@ -90,7 +91,8 @@ Status fsync_dir(const std::filesystem::path& dir) {
 Status write_file_atomic(const std::filesystem::path& path, std::string_view data, mode_t mode) {
   const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  const auto tmp = dir / ("." + path.filename().string() + ".tmp" + std::to_string(rng() % 1000000000));
+  const auto tmp =
+      dir / ("." + path.filename().string() + ".tmp" + std::to_string(rng() % 1000000000));
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!fd.valid()) return os_error("cannot create", tmp, errno);
   auto fail = [&](Error e) {
@@ -101,7 +103,8 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view dat
   if (::fchmod(fd.get(), mode) != 0) return fail(os_error("cannot chmod", tmp, errno));
   if (::fsync(fd.get()) != 0) return fail(os_error("cannot fsync", tmp, errno));
   if (::close(fd.release()) != 0) return fail(os_error("cannot close", tmp, errno));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(os_error("cannot rename onto", path, errno));
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return fail(os_error("cannot rename onto", path, errno));
   return fsync_dir(dir);
 }
 

@@ -5,11 +5,11 @@
 // directory. Readers see the old content or the new, never a torn file.
 #pragma once
 
+#include <sys/types.h>
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 #include "common/result.hpp"
 

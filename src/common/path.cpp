@@ -48,7 +48,8 @@ Status check_relative_path(std::string_view path) {
   std::size_t start = 0;
   for (;;) {
     const std::size_t slash = path.find('/', start);
-    const auto component = path.substr(start, slash == std::string_view::npos ? path.npos : slash - start);
+    const auto component =
+        path.substr(start, slash == std::string_view::npos ? path.npos : slash - start);
     EF_CHECK(check_component(path, component));
     if (++depth > 32) return unsafe(path, "more than 32 levels deep");
     if (slash == std::string_view::npos) break;

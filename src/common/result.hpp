@@ -2,8 +2,8 @@
 //
 // Every library returns Result<T> (or Status for no value) instead of throwing. An Error carries a
 // coarse code that callers can branch on and a message for people: it names what failed and, where
-// it can, what to do about it. std::expected is C++23 and not in g++ 12's library, and tl::expected is
-// not packaged in Debian bookworm, so this is a small stand-in with the same shape.
+// it can, what to do about it. std::expected is C++23 and not in g++ 12's library, and tl::expected
+// is not packaged in Debian bookworm, so this is a small stand-in with the same shape.
 #pragma once
 
 #include <cassert>
@@ -41,14 +41,18 @@ struct Error {
   std::string message;
 
   // Prefixes the message with where the error happened: "loading root.json: <message>".
-  Error context(std::string_view where) const& { return {code, std::string(where) + ": " + message}; }
+  Error context(std::string_view where) const& {
+    return {code, std::string(where) + ": " + message};
+  }
   Error context(std::string_view where) && {
     message.insert(0, std::string(where) + ": ");
     return std::move(*this);
   }
 };
 
-inline Error make_error(Errc code, std::string message) { return Error{code, std::move(message)}; }
+inline Error make_error(Errc code, std::string message) {
+  return Error{code, std::move(message)};
+}
 
 template <class T>
 class [[nodiscard]] Result {
@@ -121,14 +125,14 @@ using Status = Result<void>;
 
 // EF_TRY(auto x, expr): evaluates a Result, returns its error from the enclosing function, or
 // binds its value to x.
-#define EF_TRY(decl, expr)                                                  \
-  auto EF_CONCAT(ef_try_, __LINE__) = (expr);                               \
+#define EF_TRY(decl, expr)                                                        \
+  auto EF_CONCAT(ef_try_, __LINE__) = (expr);                                     \
   if (!EF_CONCAT(ef_try_, __LINE__)) return EF_CONCAT(ef_try_, __LINE__).error(); \
   decl = std::move(EF_CONCAT(ef_try_, __LINE__)).value()
 
 // EF_CHECK(expr): evaluates a Status and returns its error from the enclosing function.
-#define EF_CHECK(expr)                                                        \
-  do {                                                                        \
-    auto ef_check_status = (expr);                                            \
-    if (!ef_check_status) return std::move(ef_check_status).error();          \
+#define EF_CHECK(expr)                                               \
+  do {                                                               \
+    auto ef_check_status = (expr);                                   \
+    if (!ef_check_status) return std::move(ef_check_status).error(); \
   } while (false)

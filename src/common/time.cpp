@@ -30,7 +30,8 @@ Result<UtcTime> parse_utc(std::string_view s) {
     return bad();
   }
   using namespace std::chrono;
-  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
+                           day{static_cast<unsigned>(d)}};
   if (!ymd.ok() || h > 23 || mi > 59 || se > 60) return bad();
   return sys_days{ymd} + hours{h} + minutes{mi} + seconds{se};
 }

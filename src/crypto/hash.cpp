@@ -1,9 +1,9 @@
 #include "crypto/hash.hpp"
 
-#include <cerrno>
 #include <openssl/evp.h>
-#include <stdexcept>
 #include <unistd.h>
+#include <cerrno>
+#include <stdexcept>
 
 #include "common/fs.hpp"
 #include "common/hex.hpp"
@@ -18,7 +18,8 @@ struct Hasher::Impl {
 Result<HashAlgorithm> hash_algorithm_from_name(std::string_view name) {
   if (name == "sha256") return HashAlgorithm::sha256;
   if (name == "sha512") return HashAlgorithm::sha512;
-  return make_error(Errc::unsupported, "unsupported hash algorithm \"" + std::string(name.substr(0, 32)) + "\"");
+  return make_error(Errc::unsupported,
+                    "unsupported hash algorithm \"" + std::string(name.substr(0, 32)) + "\"");
 }
 
 Hasher::Hasher(HashAlgorithm algorithm) : impl_(std::make_unique<Impl>()) {
@@ -44,7 +45,9 @@ std::string Hasher::digest() {
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
-std::string Hasher::hex_digest() { return to_hex(digest()); }
+std::string Hasher::hex_digest() {
+  return to_hex(digest());
+}
 
 std::string sha256(std::string_view data) {
   Hasher h;
@@ -52,7 +55,9 @@ std::string sha256(std::string_view data) {
   return h.digest();
 }
 
-std::string sha256_hex(std::string_view data) { return to_hex(sha256(data)); }
+std::string sha256_hex(std::string_view data) {
+  return to_hex(sha256(data));
+}
 
 Result<std::string> sha256_hex_of_fd(int fd) {
   Hasher h;

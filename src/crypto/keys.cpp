@@ -18,7 +18,9 @@ namespace ef::crypto {
 
 namespace {
 
-std::shared_ptr<EVP_PKEY> wrap(EVP_PKEY* key) { return {key, EVP_PKEY_free}; }
+std::shared_ptr<EVP_PKEY> wrap(EVP_PKEY* key) {
+  return {key, EVP_PKEY_free};
+}
 
 std::string openssl_error() {
   const unsigned long code = ERR_get_error();
@@ -30,11 +32,12 @@ std::string openssl_error() {
 }
 
 Result<std::shared_ptr<EVP_PKEY>> read_pem_public(std::string_view pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
-                                                BIO_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
   EVP_PKEY* key = PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
   if (key == nullptr) {
-    return make_error(Errc::crypto, "public key is not a PEM SubjectPublicKeyInfo: " + openssl_error());
+    return make_error(Errc::crypto,
+                      "public key is not a PEM SubjectPublicKeyInfo: " + openssl_error());
   }
   return wrap(key);
 }
@@ -43,7 +46,8 @@ Result<std::string> spki_fingerprint(EVP_PKEY* key) {
   unsigned char* der = nullptr;
   const int len = i2d_PUBKEY(key, &der);
   if (len <= 0) return make_error(Errc::crypto, "cannot encode public key: " + openssl_error());
-  std::string digest = sha256_hex(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(len)));
+  std::string digest =
+      sha256_hex(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(len)));
   OPENSSL_free(der);
   return digest;
 }
@@ -52,10 +56,14 @@ Result<std::string> spki_fingerprint(EVP_PKEY* key) {
 
 std::string_view scheme_name(Scheme scheme) {
   switch (scheme) {
-    case Scheme::ed25519: return "ed25519";
-    case Scheme::ecdsa_sha2_nistp256: return "ecdsa-sha2-nistp256";
-    case Scheme::rsassa_pss_sha256: return "rsassa-pss-sha256";
-    case Scheme::rsa_pkcs1v15_sha256: return "rsa-pkcs1v15-sha256";
+    case Scheme::ed25519:
+      return "ed25519";
+    case Scheme::ecdsa_sha2_nistp256:
+      return "ecdsa-sha2-nistp256";
+    case Scheme::rsassa_pss_sha256:
+      return "rsassa-pss-sha256";
+    case Scheme::rsa_pkcs1v15_sha256:
+      return "rsa-pkcs1v15-sha256";
   }
   return "unknown";
 }
@@ -70,7 +78,8 @@ Result<PublicKey> PublicKey::from_tuf(std::string_view keytype, std::string_view
     const auto raw = *from_hex(public_value);
     EVP_PKEY* key = EVP_PKEY_new_raw_public_key(
         EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
-    if (key == nullptr) return make_error(Errc::crypto, "invalid ed25519 public key: " + openssl_error());
+    if (key == nullptr)
+      return make_error(Errc::crypto, "invalid ed25519 public key: " + openssl_error());
     out.key_ = wrap(key);
     out.scheme_ = Scheme::ed25519;
   } else if ((keytype == "ecdsa" || keytype == "ecdsa-sha2-nistp256") &&
@@ -87,10 +96,12 @@ Result<PublicKey> PublicKey::from_tuf(std::string_view keytype, std::string_view
   } else if (keytype == "rsa" &&
              (scheme == "rsassa-pss-sha256" || scheme == "rsa-pkcs1v15-sha256")) {
     EF_TRY(out.key_, read_pem_public(public_value));
-    if (EVP_PKEY_get_base_id(out.key_.get()) != EVP_PKEY_RSA || EVP_PKEY_get_bits(out.key_.get()) < 2048) {
+    if (EVP_PKEY_get_base_id(out.key_.get()) != EVP_PKEY_RSA ||
+        EVP_PKEY_get_bits(out.key_.get()) < 2048) {
       return make_error(Errc::crypto, "rsa key is not an RSA key of at least 2048 bits");
     }
-    out.scheme_ = scheme == "rsassa-pss-sha256" ? Scheme::rsassa_pss_sha256 : Scheme::rsa_pkcs1v15_sha256;
+    out.scheme_ =
+        scheme == "rsassa-pss-sha256" ? Scheme::rsassa_pss_sha256 : Scheme::rsa_pkcs1v15_sha256;
   } else {
     return make_error(Errc::unsupported, "unsupported key type/scheme \"" +
                                              std::string(keytype.substr(0, 32)) + "/" +
@@ -124,24 +135,25 @@ bool PublicKey::verify(std::string_view message, std::string_view signature) con
       return false;
     }
   }
-  const int ok = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                                  signature.size(),
-                                  reinterpret_cast<const unsigned char*>(message.data()), message.size());
+  const int ok = EVP_DigestVerify(
+      ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+      reinterpret_cast<const unsigned char*>(message.data()), message.size());
   ERR_clear_error();
   return ok == 1;
 }
 
 Result<PrivateKey> PrivateKey::generate_ed25519() {
   EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
-  if (key == nullptr) return make_error(Errc::crypto, "cannot generate an ed25519 key: " + openssl_error());
+  if (key == nullptr)
+    return make_error(Errc::crypto, "cannot generate an ed25519 key: " + openssl_error());
   PrivateKey out;
   out.key_ = wrap(key);
   return out;
 }
 
 Result<PrivateKey> PrivateKey::from_pem(std::string_view pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
-                                                BIO_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
   EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
   if (key == nullptr) return make_error(Errc::crypto, "not a PEM private key: " + openssl_error());
   PrivateKey out;
@@ -165,8 +177,8 @@ std::string PrivateKey::sign(std::string_view message) const {
   unsigned char sig[64];
   size_t sig_len = sizeof sig;
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) != 1 ||
-      EVP_DigestSign(ctx.get(), sig, &sig_len, reinterpret_cast<const unsigned char*>(message.data()),
-                     message.size()) != 1) {
+      EVP_DigestSign(ctx.get(), sig, &sig_len,
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1) {
     // Signing with a loaded Ed25519 key fails only if memory runs out.
     throw std::bad_alloc();
   }

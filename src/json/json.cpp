@@ -126,7 +126,9 @@ Status encode(const Json& v, std::string& out) {
   }
 }
 
-const char* type_name(const Json& v) { return v.type_name(); }
+const char* type_name(const Json& v) {
+  return v.type_name();
+}
 
 Result<const Json*> get_field(const Json& object, std::string_view key) {
   if (!object.is_object()) return make_error(Errc::malformed, "expected a JSON object");
