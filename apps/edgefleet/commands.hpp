@@ -18,6 +18,10 @@ struct CommandGroup {
 // Adds every registered group to app, in name order.
 void add_registered_groups(CLI::App& app);
 
+// The subcommand `name` of app, created with `description` if no group has created it yet (two
+// groups may add commands under one name, e.g. "release build" and "release publish").
+CLI::App& subcommand(CLI::App& app, const std::string& name, const std::string& description);
+
 // Ends a command: prints "edgefleet: <message>" to stderr and exits with status 1.
 [[noreturn]] void fail(const std::string& message);
 

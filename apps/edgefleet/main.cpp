@@ -25,6 +25,15 @@ void add_registered_groups(CLI::App& app) {
     add(app);
 }
 
+CLI::App& subcommand(CLI::App& app, const std::string& name, const std::string& description) {
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    if (sub->get_name() == name) return *sub;
+  }
+  CLI::App* sub = app.add_subcommand(name, description);
+  sub->require_subcommand(1);
+  return *sub;
+}
+
 void fail(const std::string& message) {
   std::cerr << "edgefleet: " << message << "\n";
   std::exit(1);
