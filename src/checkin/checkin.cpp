@@ -1,0 +1,171 @@
+#include "checkin/checkin.hpp"
+
+#include <charconv>
+
+#include "device_auth/device_auth.hpp"
+#include "http/json_body.hpp"
+
+namespace ef::checkin {
+
+namespace asio = boost::asio;
+using http::Request;
+using http::Response;
+
+namespace {
+
+Status copy_string(const json::Json& from, json::Json& to, const char* key, std::size_t max,
+                   bool nullable) {
+  if (!from.contains(key)) return {};
+  const auto& v = from[key];
+  if (v.is_null() && nullable) {
+    to[key] = nullptr;
+    return {};
+  }
+  if (!v.is_string() || v.get_ref<const std::string&>().size() > max) {
+    return make_error(Errc::invalid_argument, std::string(key) + " must be a string of at most " +
+                                                  std::to_string(max) + " characters" +
+                                                  (nullable ? " (or null)" : ""));
+  }
+  to[key] = v;
+  return {};
+}
+
+Status copy_count(const json::Json& from, json::Json& to, const char* key, std::int64_t max) {
+  if (!from.contains(key)) return {};
+  const auto& v = from[key];
+  if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > max) {
+    return make_error(Errc::invalid_argument,
+                      std::string(key) + " must be an integer from 0 to " + std::to_string(max));
+  }
+  to[key] = v;
+  return {};
+}
+
+}  // namespace
+
+Result<json::Json> normalize_report(const json::Json& body) {
+  json::Json out = json::Json::object();
+  EF_CHECK(copy_string(body, out, "installed_release", 64, true));
+  EF_CHECK(copy_string(body, out, "trial_release", 64, true));
+  EF_CHECK(copy_string(body, out, "model_version", 128, true));
+  EF_CHECK(copy_string(body, out, "agent_version", 64, true));
+  EF_CHECK(copy_string(body, out, "last_failure_reason", 2048, true));
+  if (body.contains("update") && !body["update"].is_null()) {
+    const auto& u = body["update"];
+    if (!u.is_object()) return make_error(Errc::invalid_argument, "update must be an object");
+    json::Json update = json::Json::object();
+    EF_CHECK(copy_string(u, update, "phase", 32, false));
+    if (update.contains("phase")) {
+      for (char c : update["phase"].get<std::string>()) {
+        if (!((c >= 'a' && c <= 'z') || c == '_')) {
+          return make_error(Errc::invalid_argument,
+                            "update.phase must be lower-case letters and '_'");
+        }
+      }
+    }
+    EF_CHECK(copy_count(u, update, "progress", 100));
+    EF_CHECK(copy_string(u, update, "release", 64, true));
+    out["update"] = update;
+  }
+  if (body.contains("hardware") && !body["hardware"].is_null()) {
+    const auto& h = body["hardware"];
+    if (!h.is_object()) return make_error(Errc::invalid_argument, "hardware must be an object");
+    json::Json hardware = json::Json::object();
+    for (const char* key : {"make", "model", "serial", "cpu"})
+      EF_CHECK(copy_string(h, hardware, key, 128, true));
+    for (const char* key : {"memory_bytes", "disk_bytes", "disk_free_bytes"}) {
+      EF_CHECK(copy_count(h, hardware, key, std::int64_t{1} << 53));
+    }
+    out["hardware"] = hardware;
+  }
+  return out;
+}
+
+namespace {
+
+Response answer(const desired_state::Document& doc, bool not_modified) {
+  Response r;
+  if (not_modified) {
+    r.status = 304;
+  } else {
+    r = Response::json(200, doc.body);
+  }
+  r.set("ETag", doc.etag);
+  r.set("Cache-Control", "no-store");
+  return r;
+}
+
+asio::awaitable<Response> checkin(std::shared_ptr<Services> s, Request& r) {
+  const std::string id(r.param("id"));
+  auto done = [&](Response response) {
+    if (s->on_checkin) s->on_checkin(response.status);
+    return response;
+  };
+  auto who = device_auth::authenticate(r, id, s->store);
+  if (auto* refusal = std::get_if<Response>(&who)) co_return done(std::move(*refusal));
+  const auto& device = std::get<store::Device>(who);
+
+  std::chrono::seconds wait{0};
+  if (auto w = r.query_param("wait")) {
+    long value = -1;
+    const auto [end, ec] = std::from_chars(w->data(), w->data() + w->size(), value);
+    if (ec != std::errc() || end != w->data() + w->size() || value < 0) {
+      co_return done(Response::error(400, "bad_query", "wait must be a number of seconds"));
+    }
+    wait = std::min(std::chrono::seconds(value), s->settings.max_wait);
+  }
+  Response refusal;
+  auto body = http::json_object_body(r, &refusal);
+  if (!body) co_return done(std::move(refusal));
+  auto report = normalize_report(*body);
+  if (!report) co_return done(Response::error(400, "bad_report", report.error().message));
+  std::string().swap(r.body);  // nothing of the request body is held while waiting
+
+  const auto now = utc_now();
+  json::Json merged = device.report.is_object() ? device.report : json::Json::object();
+  for (auto& [key, value] : report->items())
+    merged[key] = std::move(value);
+  if (merged != device.report) {
+    if (auto saved = s->store.save_report(id, merged, now); !saved)
+      co_return done(http::error_response(saved.error()));
+  }
+  s->presence.seen(id, now);
+
+  const std::string known(r.header("If-None-Match"));
+  auto doc = desired_state::desired_for(s->store, id, s->urls);
+  if (!doc) co_return done(http::error_response(doc.error()));
+  if (known != doc->etag || wait.count() == 0) co_return done(answer(*doc, known == doc->etag));
+
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    const bool woken = left.count() > 0 && co_await s->hub.wait(id, left);
+    s->presence.seen(id, utc_now());
+    auto current = s->store.device(id);
+    if (!current) co_return done(http::error_response(current.error()));
+    if (current->status == store::DeviceStatus::revoked) {
+      auto r403 = Response::error(403, "device_revoked", "device '" + id + "' has been revoked");
+      r403.close = true;
+      co_return done(std::move(r403));
+    }
+    doc = desired_state::desired_for(s->store, id, s->urls);
+    if (!doc) co_return done(http::error_response(doc.error()));
+    if (doc->etag != known) co_return done(answer(*doc, false));
+    if (!woken) co_return done(answer(*doc, true));
+  }
+}
+
+}  // namespace
+
+void add_routes(http::Router& router, Services services) {
+  auto s = std::make_shared<Services>(std::move(services));
+  http::RouteOptions options;
+  options.name = "devices.checkin";
+  options.max_body = 64 * 1024;
+  router.add(
+      http::Verb::post, "/api/v1/devices/{id}/checkin",
+      [s](Request& r) -> asio::awaitable<Response> { return checkin(s, r); }, options);
+}
+
+}  // namespace ef::checkin
