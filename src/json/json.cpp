@@ -42,7 +42,7 @@ Result<Json> parse_strict(std::string_view text, const Limits& limits) {
         break;
       }
       case Json::parse_event_t::value:
-        if (parsed.is_number_float()) throw FloatValue{};
+        if (parsed.is_number_float() && !limits.allow_floats) throw FloatValue{};
         break;
       default:
         break;

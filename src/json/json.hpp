@@ -21,6 +21,8 @@ using Json = nlohmann::json;
 struct Limits {
   std::size_t max_bytes = 8 * 1024 * 1024;
   std::size_t max_depth = 32;
+  // Signed metadata refuses non-integers (no canonical form); configuration files need them.
+  bool allow_floats = false;
 };
 
 // Parses a JSON document (an object or array at the top) or says precisely why not.
