@@ -5,7 +5,10 @@
 namespace ef::camera {
 
 Camera::Camera(std::unique_ptr<FrameSource> source, Backoff backoff)
-    : source_(std::move(source)), backoff_(backoff), delay_(backoff.initial) {
+    : source_(std::move(source)),
+      backoff_(backoff),
+      delay_(backoff.initial),
+      live_(source_->live()) {
   status_.description = source_->describe();
 }
 
@@ -29,12 +32,6 @@ bool Camera::wait_backoff(std::chrono::milliseconds delay) {
   return !wake_.wait_for(lock, delay, [&] { return stopping_; });
 }
 
-void Camera::set_error(const std::string& message, bool connected) {
-  std::lock_guard lock(mutex_);
-  status_.last_error = message;
-  status_.connected = connected;
-}
-
 std::optional<Frame> Camera::next() {
   for (;;) {
     {
@@ -54,6 +51,7 @@ std::optional<Frame> Camera::next() {
           }
           status_.last_error = opened.error().message;
           status_.connected = false;
+          connected_ = false;
         }
         if (!wait_backoff(delay_)) return std::nullopt;
         delay_ = std::min(backoff_.max, delay_ * 2);
@@ -63,8 +61,10 @@ std::optional<Frame> Camera::next() {
       delay_ = backoff_.initial;
       std::lock_guard lock(mutex_);
       status_.connected = true;
+      connected_ = true;
       if (ever_opened_) {
         ++status_.reconnects;
+        reconnects_ = status_.reconnects;
         spdlog::info("camera {}: reconnected", status_.description);
       }
       ever_opened_ = true;
@@ -77,6 +77,7 @@ std::optional<Frame> Camera::next() {
     {
       std::lock_guard lock(mutex_);
       status_.connected = false;
+      connected_ = false;
       status_.last_error = frame.error().message;
       status_.finished = finished;
     }

@@ -41,10 +41,13 @@ class Camera {
   std::optional<Frame> next();
   void stop();
   CameraStatus status() const;
+  // Cheap reads for per-frame bookkeeping (no lock, no copies).
+  std::uint64_t reconnects() const { return reconnects_.load(std::memory_order_relaxed); }
+  bool connected() const { return connected_.load(std::memory_order_relaxed); }
+  bool live() const { return live_; }
 
  private:
   bool wait_backoff(std::chrono::milliseconds delay);
-  void set_error(const std::string& message, bool connected);
 
   std::unique_ptr<FrameSource> source_;
   Backoff backoff_;
@@ -56,6 +59,9 @@ class Camera {
   std::condition_variable wake_;
   bool stopping_ = false;
   CameraStatus status_;
+  std::atomic<std::uint64_t> reconnects_{0};
+  std::atomic<bool> connected_{false};
+  bool live_;
 };
 
 }  // namespace ef::camera

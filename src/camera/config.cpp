@@ -13,6 +13,7 @@ Status parse_synthetic(const json::Json& object, const std::string& where, Synth
   EF_CHECK(r.optional("drift_period_s", s.drift_period_s, 0, 1e6));
   EF_CHECK(r.optional("exposure_jitter", s.exposure_jitter, 0, 0.9));
   EF_CHECK(r.optional("noise_sigma", s.noise_sigma, 0, 100));
+  EF_CHECK(r.optional("first_frame", s.first_frame));
   EF_TRY(const json::Json* disconnects, r.optional_array("disconnects"));
   if (disconnects) {
     for (std::size_t i = 0; i < disconnects->size(); ++i) {

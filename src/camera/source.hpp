@@ -25,6 +25,10 @@ class FrameSource {
   virtual Result<Frame> read() = 0;
   virtual void close() = 0;
   virtual bool finished() const { return false; }
+  // A live source (a camera, a stream, the paced synthetic camera) produces frames whether or not
+  // they are read, so a slow reader loses some; a recorded one (file, folder, the unpaced
+  // synthetic camera) waits for its reader.
+  virtual bool live() const = 0;
   // "synthetic seed=7 160x120@30fps", "v4l2 /dev/video0", ... for logs and the health report.
   virtual std::string describe() const = 0;
 };

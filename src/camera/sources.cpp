@@ -56,7 +56,10 @@ class Pacer {
 class SyntheticSource final : public FrameSource {
  public:
   SyntheticSource(const SourceConfig& config)
-      : config_(config), renderer_(config.synthetic), pacer_(config.fps) {}
+      : config_(config),
+        renderer_(config.synthetic),
+        pacer_(config.fps),
+        next_index_(config.synthetic.first_frame) {}
 
   Status open() override {
     const auto now = Clock::now();
@@ -76,7 +79,9 @@ class SyntheticSource final : public FrameSource {
     frame.missed_before = pacer_.wait(true);
     next_index_ += frame.missed_before;
     for (const auto& d : config_.synthetic.disconnects) {
-      if (d.at_frame >= disconnect_checked_ && d.at_frame <= next_index_) {
+      // at_frame counts frames of this stream, whatever its first index.
+      const std::uint64_t position = next_index_ - config_.synthetic.first_frame;
+      if (d.at_frame >= disconnect_checked_ && d.at_frame <= position) {
         disconnect_checked_ = d.at_frame + 1;
         open_ = false;
         reopen_at_ = Clock::now() + d.duration;
@@ -95,6 +100,7 @@ class SyntheticSource final : public FrameSource {
   }
 
   void close() override { open_ = false; }
+  bool live() const override { return config_.fps > 0; }
 
   std::string describe() const override {
     const auto& s = config_.synthetic;
@@ -107,7 +113,7 @@ class SyntheticSource final : public FrameSource {
   SyntheticRenderer renderer_;
   Pacer pacer_;
   bool open_ = false;
-  std::uint64_t next_index_ = 0;
+  std::uint64_t next_index_;
   std::uint64_t disconnect_checked_ = 0;
   Clock::time_point reopen_at_{};
 };
@@ -201,6 +207,7 @@ class VideoCaptureSource final : public FrameSource {
 
   void close() override { capture_.release(); }
   bool finished() const override { return finished_; }
+  bool live() const override { return config_.type != SourceConfig::Type::file; }
 
   std::string describe() const override {
     switch (config_.type) {
@@ -286,6 +293,7 @@ class ImageFolderSource final : public FrameSource {
 
   void close() override { files_.clear(); }
   bool finished() const override { return finished_; }
+  bool live() const override { return false; }
   std::string describe() const override { return "image folder " + config_.location; }
 
  private:

@@ -29,8 +29,9 @@ struct SyntheticOptions {
   double defect_rate = 0.05;      // probability that a frame shows a defect
   double drift_amplitude = 0.04;  // relative exposure swing of the slow drift
   double drift_period_s = 120;
-  double exposure_jitter = 0.0;  // relative per-frame random exposure change (uniform +/-)
-  double noise_sigma = 2.0;      // sensor noise, grey levels
+  double exposure_jitter = 0.0;   // relative per-frame random exposure change (uniform +/-)
+  double noise_sigma = 2.0;       // sensor noise, grey levels
+  std::uint64_t first_frame = 0;  // index of the first frame a source delivers
   std::vector<ScriptedDisconnect> disconnects;
 };
 
