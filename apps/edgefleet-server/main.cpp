@@ -48,7 +48,15 @@ int main(int argc, char** argv) {
   std::string data_dir, listen = "0.0.0.0:8443", metrics_listen, port_file, tls_cert, tls_key;
   long cert_days = 14, max_wait = 60;
   std::vector<std::string> names, ips;
-  app.add_option("--data", data_dir, "data folder (created on first start)")->required();
+  app.add_option("--data", data_dir, "data folder (created on first start)");
+  app.require_subcommand(0, 1);
+  auto* init = app.add_subcommand(
+      "init-repository",
+      "one-time local step: give the release repository its trusted root and the online "
+      "snapshot/timestamp keys from a keys folder (root and targets keys are not copied)");
+  std::string init_data, init_keys;
+  init->add_option("--data", init_data, "the server's data folder")->required();
+  init->add_option("--keys", init_keys, "the folder `edgefleet keys init` created")->required();
   app.add_option("--listen", listen, "HTTPS address for devices and operators")
       ->capture_default_str();
   app.add_option("--metrics-listen", metrics_listen,
@@ -69,6 +77,19 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 600));
   app.add_option("--port-file", port_file, "write the bound HTTPS port here (for --listen HOST:0)");
   CLI11_PARSE(app, argc, argv);
+  if (init->parsed()) {
+    if (auto done = ef::control_plane::init_repository_folder(init_data, init_keys); !done) {
+      std::cerr << "edgefleet-server: init-repository: " << done.error().message << "\n";
+      return 1;
+    }
+    std::cout << "edgefleet-server: repository ready in " << init_data
+              << "/repository; online keys in " << init_data << "/repository-keys" << std::endl;
+    return 0;
+  }
+  if (data_dir.empty()) {
+    std::cerr << "edgefleet-server: --data DIR is required\n";
+    return 2;
+  }
 
   config.data_dir = data_dir;
   if (!split_address(listen, &config.listen_host, &config.listen_port)) {

@@ -1,6 +1,7 @@
 #include "control_plane/control_plane.hpp"
 
 #include <boost/asio/steady_timer.hpp>
+#include <cstdio>
 #include <map>
 
 #include "audit/audit.hpp"
@@ -65,7 +66,13 @@ Result<TlsFiles> ensure_server_identity(const pki::CertificateAuthority& ca, con
 }  // namespace
 
 struct ControlPlane::Impl {
-  Impl(asio::io_context& c, Config cfg) : context(c), config(std::move(cfg)), flush_timer(c) {}
+  Impl(asio::io_context& c, Config cfg)
+      : context(c),
+        config(std::move(cfg)),
+        repository(config.data_dir / "repository", config.data_dir / "repository-keys",
+                   config.repository),
+        flush_timer(c),
+        refresh_timer(c) {}
 
   asio::io_context& context;
   Config config;
@@ -80,7 +87,9 @@ struct ControlPlane::Impl {
   std::unique_ptr<http::Server> metrics_server;
   std::optional<std::string> admin_token;
   desired_state::RepositoryUrls urls;  // set once the TLS port is known
+  release_repository::Repository repository;
   asio::steady_timer flush_timer;
+  asio::steady_timer refresh_timer;
   std::uint16_t port = 0;
   std::optional<std::uint16_t> metrics_port;
   bool stopped = false;
@@ -95,6 +104,7 @@ struct ControlPlane::Impl {
   void add_common_routes(http::Router& router);
   void observe(const http::RequestRecord& record);
   void schedule_flush();
+  void schedule_refresh();
 };
 
 Status ControlPlane::Impl::open() {
@@ -102,6 +112,8 @@ Status ControlPlane::Impl::open() {
   EF_CHECK(make_dirs(dir, 0700));
   EF_CHECK(make_dirs(dir / "pki", 0700));
   EF_CHECK(make_dirs(dir / "uploads", 0700));
+  EF_CHECK(make_dirs(dir / "repository" / "metadata", 0755));
+  EF_CHECK(make_dirs(dir / "repository" / "blobs" / "sha256", 0755));
   EF_TRY(store, store::open_sqlite_store(dir / "fleet.db"));
   EF_TRY(auto authority,
          pki::CertificateAuthority::load_or_create(dir / "pki", "edgefleet fleet CA"));
@@ -205,6 +217,7 @@ Status ControlPlane::Impl::listen() {
                        }});
   inventory::add_routes(router, *store, presence, config.registry,
                         auth->guard(store::Role::read_only));
+  release_repository::add_routes(router, {*store, repository, *auth, *log, config.repository});
 
   TlsFiles files;
   if (config.tls_certificate || config.tls_private_key) {
@@ -236,7 +249,21 @@ Status ControlPlane::Impl::listen() {
     metrics_port = bound;
   }
   schedule_flush();
+  EF_CHECK(repository.refresh_if_due(utc_now()));
+  schedule_refresh();
   return {};
+}
+
+void ControlPlane::Impl::schedule_refresh() {
+  refresh_timer.expires_after(config.repository_refresh_interval);
+  refresh_timer.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped) return;
+    if (auto refreshed = repository.refresh_if_due(utc_now()); !refreshed) {
+      std::fprintf(stderr, "edgefleet-server: refreshing the repository timestamp failed: %s\n",
+                   refreshed.error().message.c_str());
+    }
+    schedule_refresh();
+  });
 }
 
 void ControlPlane::Impl::schedule_flush() {
@@ -246,6 +273,11 @@ void ControlPlane::Impl::schedule_flush() {
     (void)presence.flush(*store);  // retried at the next tick if the database is busy
     schedule_flush();
   });
+}
+
+Status init_repository_folder(const fs::path& data_dir, const fs::path& keys) {
+  EF_CHECK(make_dirs(data_dir, 0700));
+  return release_repository::init(data_dir / "repository", data_dir / "repository-keys", keys);
 }
 
 Result<std::unique_ptr<ControlPlane>> ControlPlane::start(asio::io_context& context,
@@ -276,6 +308,7 @@ void ControlPlane::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
   impl_->flush_timer.cancel();
+  impl_->refresh_timer.cancel();
   impl_->hub.notify_all();
   if (impl_->server) impl_->server->stop();
   if (impl_->metrics_server) impl_->metrics_server->stop();

@@ -6,6 +6,7 @@
 //   DIR/pki/server.crt, .key     the server's TLS certificate, issued by the fleet CA and renewed
 //                                at start when it expires within 30 days or its names changed
 //   DIR/repository/              the release repository (TUF metadata and blobs)
+//   DIR/repository-keys/         the online snapshot and timestamp keys (init_repository_folder)
 //   DIR/uploads/                 bodies of uploads in progress
 // The first start also creates an admin token, returned once by initial_admin_token().
 //
@@ -25,6 +26,7 @@
 #include "device_registry/device_registry.hpp"
 #include "enrollment/enrollment.hpp"
 #include "http/server.hpp"
+#include "release_repository/release_repository.hpp"
 
 namespace ef::control_plane {
 
@@ -47,6 +49,9 @@ struct Config {
   enrollment::Settings enrollment;
   checkin::Settings checkin;
   device_registry::Settings registry;
+  release_repository::Settings repository;
+  std::chrono::seconds repository_refresh_interval{
+      std::chrono::hours(1)};  // timestamp freshness checks
 };
 
 class ControlPlane {
@@ -71,6 +76,11 @@ class ControlPlane {
   explicit ControlPlane(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The one-time local step that gives the repository its trusted root and online keys (see
+// release_repository::init), in the layout start() expects.
+Status init_repository_folder(const std::filesystem::path& data_dir,
+                              const std::filesystem::path& keys);
 
 // The OpenAPI document (docs/openapi.yaml), compiled in.
 std::string_view openapi_yaml();

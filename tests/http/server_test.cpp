@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "http/file_response.hpp"
 #include "raw_client.hpp"
 
 namespace ef::http {
@@ -101,6 +102,9 @@ class HttpServerTest : public ::testing::Test {
       auto fd = std::make_shared<UniqueFd>(::open((dir_ / "blob").c_str(), O_RDONLY));
       r.file = FileBody{fd, 2, fs::file_size(dir_ / "blob") - 2};
       return r;
+    });
+    router_.add_sync(Verb::get, "/ranged", [this](Request& r) {
+      return file_response(r, dir_ / "blob", "application/octet-stream");
     });
     router_.add(Verb::get, "/wait", [this](Request&) -> asio::awaitable<Response> {
       asio::steady_timer timer(context_);
@@ -355,6 +359,37 @@ TEST_F(HttpServerTest, FileBodiesAndHead) {
   r = c.read_response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "hello");
+}
+
+TEST_F(HttpServerTest, FileResponsesHonourSingleRanges) {
+  std::ofstream(dir_ / "blob") << "0123456789";
+  const auto port = start();
+  auto c = RawClient::tcp(port);
+  auto get = [&](const std::string& range) {
+    c.send("GET /ranged HTTP/1.1\r\nHost: t\r\n" +
+           (range.empty() ? "" : "Range: " + range + "\r\n") + "\r\n");
+    return c.read_response();
+  };
+  auto whole = get("");
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->status, 200);
+  EXPECT_EQ(whole->body, "0123456789");
+  EXPECT_EQ(whole->headers["accept-ranges"], "bytes");
+  auto middle = get("bytes=2-4");
+  EXPECT_EQ(middle->status, 206);
+  EXPECT_EQ(middle->body, "234");
+  EXPECT_EQ(middle->headers["content-range"], "bytes 2-4/10");
+  EXPECT_EQ(get("bytes=7-")->body, "789");
+  EXPECT_EQ(get("bytes=-3")->body, "789");
+  EXPECT_EQ(get("bytes=8-100")->body, "89");
+  auto past = get("bytes=10-");
+  EXPECT_EQ(past->status, 416);
+  EXPECT_EQ(past->headers["content-range"], "bytes */10");
+  // Several ranges or nonsense: the whole file.
+  EXPECT_EQ(get("bytes=0-1,4-5")->status, 200);
+  EXPECT_EQ(get("bytes=x-y")->status, 200);
+  EXPECT_EQ(get("bytes=5-2")->status, 200);
+  EXPECT_EQ(get("lines=1-2")->status, 200);
 }
 
 TEST_F(HttpServerTest, HandlerExceptionIs500AndTheServerGoesOn) {
