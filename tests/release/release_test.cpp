@@ -232,6 +232,14 @@ TEST_F(ReleaseTest, RefusesUnsafeTargetNames) {
   }
 }
 
+TEST_F(ReleaseTest, RefusesAFileThatClaimsAnotherRelease) {
+  ASSERT_TRUE(build("1.0.0"));
+  resign_targets([](Json& t) {
+    t["targets"]["releases/1.0.0/config/runtime.json"]["custom"]["edgefleet"]["release"] = "9.9.9";
+  });
+  expect_refused(verify("1.0.0"), Errc::mismatch, "says it belongs to release 9.9.9");
+}
+
 TEST_F(ReleaseTest, RefusesATargetOutsideItsPartFolder) {
   ASSERT_TRUE(build("1.0.0"));
   add_signed_file("1.0.0", "releases/1.0.0/model/sneaky.sh", "payload");  // custom says part: code

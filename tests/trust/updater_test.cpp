@@ -308,6 +308,47 @@ TEST_F(UpdaterTest, RefusesTargetsOfAnotherVersionThanSnapshotNames) {
       Errc::mismatch, "targets version 1 is not the version snapshot names (2)", "targets");
 }
 
+TEST_F(UpdaterTest, RefusesATimestampNamingAnOlderSnapshot) {
+  ASSERT_TRUE(refresh());
+  sim().publish("snapshot");
+  sim().publish("timestamp");  // timestamp v2 names snapshot v2
+  expect_refused(
+      [&] {
+        sim().signed_json("timestamp")["meta"]["snapshot.json"]["version"] = 1;
+        sim().publish("timestamp");
+      },
+      Errc::rollback, "timestamp names snapshot version 1, older than trusted version 2", "timestamp");
+}
+
+TEST_F(UpdaterTest, RefusesASnapshotThatDoesNotMatchTheTimestampsHash) {
+  expect_refused(
+      [&] {
+        const std::string real = sim().publish("snapshot");  // v2
+        sim().signed_json("timestamp")["meta"]["snapshot.json"] = meta_file_json(describe_metadata(real, 2));
+        sim().publish("timestamp");
+        // Another snapshot v2, validly signed and of the same length, served in its place.
+        std::string other = sim().source.files["2.snapshot.json"];
+        sim().signed_json("snapshot")["expires"] = "2030-06-30T00:00:00Z";
+        sim().publish("snapshot", false);
+        ASSERT_EQ(sim().source.files["2.snapshot.json"].size(), other.size());
+      },
+      Errc::mismatch, "sha256 hash differs", "snapshot");
+}
+
+TEST_F(UpdaterTest, RefusesASnapshotOfAnotherLengthThanTimestampSays) {
+  expect_refused(
+      [&] {
+        sim().signed_json("snapshot")["padding"] = "more";
+        const std::string real = sim().publish("snapshot");  // v2
+        sim().signed_json("timestamp")["meta"]["snapshot.json"] =
+            json::Json{{"version", 2}, {"length", real.size()}};  // length only, no hashes
+        sim().publish("timestamp");
+        sim().signed_json("snapshot").erase("padding");  // a shorter one is served instead
+        sim().publish("snapshot", false);
+      },
+      Errc::mismatch, "signed metadata says", "snapshot");
+}
+
 TEST_F(UpdaterTest, RefusesDuplicateJsonKeys) {
   expect_refused(
       [&] {
