@@ -16,15 +16,29 @@ void global_init() {
 }
 
 struct Transfer {
+  CURL* curl = nullptr;
+  bool status_seen = false;
   const Options* options = nullptr;
   const Sink* sink = nullptr;
   Response* response = nullptr;
   std::optional<Error> sink_error;  // why the write callback stopped the transfer
+  bool cancelled = false;
 };
 
 size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t n = size * count;
+  if (!t->status_seen) {
+    t->status_seen = true;
+    if (t->options->on_status) {
+      long status = 0;
+      curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+      if (auto st = t->options->on_status(status); !st) {
+        t->sink_error = st.error();
+        return 0;
+      }
+    }
+  }
   t->response->body_bytes += n;
   if (t->response->body_bytes > t->options->max_body_bytes) {
     t->sink_error =
@@ -66,6 +80,15 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(user);
+  if (t->options->cancel != nullptr && t->options->cancel->load()) {
+    t->cancelled = true;
+    return 1;  // non-zero aborts the transfer
+  }
+  return 0;
+}
+
 }  // namespace
 
 const std::string* Response::header(std::string_view lower_name) const {
@@ -84,7 +107,7 @@ struct HttpClient::Impl {
                            const Sink* sink) {
     curl_easy_reset(curl);
     Response response;
-    Transfer transfer{&options, sink, &response, std::nullopt};
+    Transfer transfer{curl, false, &options, sink, &response, std::nullopt, false};
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -102,6 +125,11 @@ struct HttpClient::Impl {
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
     curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
                      static_cast<curl_off_t>(options.max_body_bytes));
+    if (options.cancel != nullptr) {
+      curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+      curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
+    }
     if (!options.unix_socket.empty()) {
       curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, options.unix_socket.c_str());
     }
@@ -145,6 +173,8 @@ struct HttpClient::Impl {
     const CURLcode rc = curl_easy_perform(curl);
     curl_slist_free_all(headers);
     if (transfer.sink_error) return std::move(*transfer.sink_error).context("GET " + url);
+    if (transfer.cancelled)
+      return make_error(Errc::timeout, std::string(method) + " " + url + ": cancelled");
     if (rc != CURLE_OK) {
       Errc code = Errc::network;
       if (rc == CURLE_OPERATION_TIMEDOUT) code = Errc::timeout;

@@ -8,6 +8,7 @@
 // One HttpClient reuses connections (keep-alive); it is not thread-safe, use one per thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -39,6 +40,11 @@ struct Options {
   TlsOptions tls;
   std::string unix_socket;                  // connect to this Unix socket instead of the URL's host
   std::optional<std::uint64_t> range_from;  // send "Range: bytes=N-"
+  // Called once with the response status before the first body byte reaches a Sink; an error
+  // stops the transfer (e.g. a 200 where a 206 was expected, to restart a resumed download).
+  std::function<Status(long status)> on_status;
+  // When set and true, the transfer is aborted (Errc::timeout "cancelled") within a second.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct Response {

@@ -317,14 +317,16 @@ TEST_F(UpdaterTest, RefusesATimestampNamingAnOlderSnapshot) {
         sim().signed_json("timestamp")["meta"]["snapshot.json"]["version"] = 1;
         sim().publish("timestamp");
       },
-      Errc::rollback, "timestamp names snapshot version 1, older than trusted version 2", "timestamp");
+      Errc::rollback, "timestamp names snapshot version 1, older than trusted version 2",
+      "timestamp");
 }
 
 TEST_F(UpdaterTest, RefusesASnapshotThatDoesNotMatchTheTimestampsHash) {
   expect_refused(
       [&] {
         const std::string real = sim().publish("snapshot");  // v2
-        sim().signed_json("timestamp")["meta"]["snapshot.json"] = meta_file_json(describe_metadata(real, 2));
+        sim().signed_json("timestamp")["meta"]["snapshot.json"] =
+            meta_file_json(describe_metadata(real, 2));
         sim().publish("timestamp");
         // Another snapshot v2, validly signed and of the same length, served in its place.
         std::string other = sim().source.files["2.snapshot.json"];

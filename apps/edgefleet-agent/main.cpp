@@ -1,0 +1,61 @@
+// edgefleet-agent: the daemon every device runs under systemd (see deploy/systemd/).
+//
+//   edgefleet-agent [--bootstrap /boot/edgefleet-bootstrap] [--data /var/lib/edgefleet]
+//                   [--trust-root /etc/edgefleet/root.json] [--once]
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+
+#include "agent/agent.hpp"
+
+namespace {
+std::atomic<bool> g_stop{false};
+void on_signal(int) {
+  g_stop = true;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  ef::agent::AgentConfig config;
+  config.bootstrap_dir = "/boot/edgefleet-bootstrap";
+  config.data_dir = "/var/lib/edgefleet";
+  config.trust_root = "/etc/edgefleet/root.json";
+  int wait_seconds = 25;
+  std::uint64_t min_rate = config.download_limits.min_bytes_per_second;
+  int low_speed_window = static_cast<int>(config.download_limits.low_speed_window.count());
+  CLI::App app{"edgefleet-agent: enrols, checks in, updates atomically, rolls back",
+               "edgefleet-agent"};
+  app.add_option("--bootstrap", config.bootstrap_dir, "per-device bootstrap folder")
+      ->capture_default_str();
+  app.add_option("--data", config.data_dir, "state folder (keys, journal, releases)")
+      ->capture_default_str();
+  app.add_option("--trust-root", config.trust_root, "the root.json devices trust")
+      ->capture_default_str();
+  app.add_option("--control-socket", config.control_socket,
+                 "runtime control socket (default: DATA/run/runtime.sock)");
+  app.add_option("--checkin-wait", wait_seconds, "long-poll seconds")->capture_default_str();
+  app.add_option("--min-download-rate", min_rate,
+                 "bytes/s below which a download attempt is abandoned")
+      ->capture_default_str();
+  app.add_option("--low-speed-window", low_speed_window, "seconds the download rate may stay low")
+      ->capture_default_str();
+  app.add_flag("--once", config.once, "one check-in round, then exit");
+  app.set_version_flag("--version", ef::agent::kAgentVersion);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  config.checkin_wait = std::chrono::seconds(wait_seconds);
+  config.download_limits.min_bytes_per_second = min_rate;
+  config.download_limits.low_speed_window = std::chrono::seconds(low_speed_window);
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGPIPE, SIG_IGN);
+  auto st = ef::agent::run_agent(config, g_stop);
+  if (!st) {
+    std::cerr << "edgefleet-agent: " << st.error().message << "\n";
+    return 1;
+  }
+  return 0;
+}

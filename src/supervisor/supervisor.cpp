@@ -1,0 +1,192 @@
+#include "supervisor/supervisor.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+extern char** environ;
+
+namespace ef::supervisor {
+
+using Clock = std::chrono::steady_clock;
+
+Supervisor::Supervisor() : thread_([this] { monitor(); }) {}
+
+Supervisor::~Supervisor() {
+  stop(std::chrono::seconds(5));
+  {
+    std::lock_guard lock(mu_);
+    quit_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void Supervisor::start(LaunchSpec spec) {
+  std::unique_lock lock(mu_);
+  kill_locked(std::chrono::seconds(5), lock);
+  spec_ = std::move(spec);
+  snap_ = Snapshot{};
+  backoff_ = std::chrono::seconds(1);
+  restart_at_.reset();
+  spawn_locked();
+  cv_.notify_all();
+}
+
+void Supervisor::stop(std::chrono::milliseconds grace) {
+  std::unique_lock lock(mu_);
+  spec_.reset();
+  restart_at_.reset();
+  kill_locked(grace, lock);
+}
+
+void Supervisor::set_restarts(bool enabled) {
+  std::lock_guard lock(mu_);
+  restarts_ = enabled;
+  if (!enabled) restart_at_.reset();
+  cv_.notify_all();
+}
+
+Snapshot Supervisor::snapshot() const {
+  std::lock_guard lock(mu_);
+  return snap_;
+}
+
+void Supervisor::spawn_locked() {
+  const LaunchSpec& spec = *spec_;
+  // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry(*e);
+    const auto eq = entry.find('=');
+    if (eq != std::string::npos && spec.env.contains(entry.substr(0, eq))) continue;
+    env_strings.push_back(entry);
+  }
+  for (const auto& [k, v] : spec.env)
+    env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp, argv;
+  for (auto& s : env_strings)
+    envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = spec.argv;
+  for (auto& s : args)
+    argv.push_back(s.data());
+  argv.push_back(nullptr);
+  const std::string cwd = spec.cwd.string();
+  const std::string log = spec.log_file.string();
+  int err_pipe[2];
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0 || args.empty()) {
+    snap_.last_exit =
+        "cannot start: " + std::string(args.empty() ? "empty command" : std::strerror(errno));
+    ++snap_.exits;
+    return;
+  }
+
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    // If the agent dies (kill -9, power cut of the service), its runtime goes too, so a restarted
+    // agent never finds an orphan holding the control socket.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    int e = 0;
+    if (!log.empty()) {
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0) {
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+      }
+    }
+    if (::chdir(cwd.c_str()) != 0) {
+      e = errno;
+    } else {
+      ::execve(argv[0], argv.data(), envp.data());
+      e = errno;
+    }
+    (void)!::write(err_pipe[1], &e, sizeof e);
+    ::_exit(127);
+  }
+  ::close(err_pipe[1]);
+  int child_errno = 0;
+  const bool exec_failed =
+      pid > 0 && ::read(err_pipe[0], &child_errno, sizeof child_errno) == sizeof child_errno;
+  ::close(err_pipe[0]);
+  ++snap_.starts;
+  snap_.started_at = Clock::now();
+  if (pid < 0 || exec_failed) {
+    if (pid > 0) ::waitpid(pid, nullptr, 0);
+    snap_.running = false;
+    snap_.pid = 0;
+    ++snap_.exits;
+    snap_.last_exit =
+        "cannot start " + args[0] + ": " + std::strerror(pid < 0 ? errno : child_errno);
+    if (restarts_) restart_at_ = Clock::now() + backoff_;
+    return;
+  }
+  snap_.running = true;
+  snap_.pid = pid;
+}
+
+void Supervisor::kill_locked(std::chrono::milliseconds grace, std::unique_lock<std::mutex>& lock) {
+  if (!snap_.running) return;
+  const pid_t pid = snap_.pid;
+  ::kill(-pid, SIGTERM);
+  const auto deadline = Clock::now() + grace;
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (Clock::now() >= deadline) {
+      ::kill(-pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    lock.unlock();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    lock.lock();
+  }
+  ::kill(-pid, SIGKILL);  // anything left in its group
+  snap_.running = false;
+  snap_.pid = 0;
+  snap_.last_exit = "stopped";
+}
+
+void Supervisor::monitor() {
+  std::unique_lock lock(mu_);
+  while (!quit_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(50));
+    if (quit_) break;
+    if (snap_.running) {
+      int status = 0;
+      const pid_t r = ::waitpid(snap_.pid, &status, WNOHANG);
+      if (r == snap_.pid) {
+        ::kill(-snap_.pid, SIGKILL);
+        snap_.running = false;
+        snap_.pid = 0;
+        ++snap_.exits;
+        if (WIFEXITED(status)) {
+          snap_.last_exit = "exit " + std::to_string(WEXITSTATUS(status));
+        } else if (WIFSIGNALED(status)) {
+          snap_.last_exit = "signal " + std::to_string(WTERMSIG(status)) + " (" +
+                            strsignal(WTERMSIG(status)) + ")";
+        }
+        const auto ran = Clock::now() - snap_.started_at;
+        if (ran > std::chrono::seconds(60)) backoff_ = std::chrono::seconds(1);
+        if (restarts_ && spec_) {
+          restart_at_ = Clock::now() + backoff_;
+          backoff_ = std::min(backoff_ * 2, std::chrono::seconds(60));
+        }
+      }
+    }
+    if (!snap_.running && restart_at_ && spec_ && restarts_ && Clock::now() >= *restart_at_) {
+      restart_at_.reset();
+      spawn_locked();
+    }
+  }
+}
+
+}  // namespace ef::supervisor

@@ -1,0 +1,70 @@
+// Runs the release's program (the runtime) as a child process and restarts it with back-off
+// when it dies. The child gets its own process group (so stop() also ends its children), the
+// release folder as working directory, and its output appended to a log file.
+//
+// Restarts wait 1 s, 2 s, 4 s ... up to 60 s; a child that ran for 60 s resets the back-off.
+// While restarts are paused (during a release's trial) a crash is recorded and left alone, so
+// the health gate sees it. Thread-safe.
+#pragma once
+
+#include <sys/types.h>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace ef::supervisor {
+
+struct LaunchSpec {
+  std::vector<std::string> argv;  // argv[0] relative to cwd or absolute
+  std::filesystem::path cwd;
+  std::map<std::string, std::string> env;  // added to the agent's environment
+  std::filesystem::path log_file;
+};
+
+struct Snapshot {
+  bool running = false;
+  pid_t pid = 0;
+  int starts = 0;         // since the last start()
+  int exits = 0;          // since the last start()
+  std::string last_exit;  // "exit 3", "signal 11 (Segmentation fault)", "cannot exec: ..."
+  std::chrono::steady_clock::time_point started_at{};
+};
+
+class Supervisor {
+ public:
+  Supervisor();
+  ~Supervisor();  // stops the child
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  // Stops any running child and starts `spec` now, with fresh counters.
+  void start(LaunchSpec spec);
+  // Stops the child: SIGTERM to its group, SIGKILL after `grace`. No restarts until start().
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+  void set_restarts(bool enabled);
+
+  Snapshot snapshot() const;
+
+ private:
+  void monitor();
+  void spawn_locked();
+  void kill_locked(std::chrono::milliseconds grace, std::unique_lock<std::mutex>& lock);
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<LaunchSpec> spec_;
+  Snapshot snap_;
+  bool restarts_ = true;
+  bool quit_ = false;
+  std::chrono::seconds backoff_{1};
+  std::optional<std::chrono::steady_clock::time_point> restart_at_;
+  std::thread thread_;
+};
+
+}  // namespace ef::supervisor
