@@ -409,6 +409,7 @@ void Pipeline::Impl::process(QueuedFrame& item) {
   const auto done = SteadyClock::now();
   result.latency_seconds = std::chrono::duration<double>(done - started).count();
   result.decided_at = SystemClock::now();
+  result.captured = item.frame.captured;
   result.origin = std::move(item.frame.origin);
   result.truth = std::move(item.frame.truth);
 

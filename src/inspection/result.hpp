@@ -22,6 +22,7 @@ struct FrameResult {
   double threshold = 0;
   Decision decision = Decision::pass;  // the model's: score > threshold rejects
   double latency_seconds = 0;          // preprocessing + inference + decision
+  std::chrono::steady_clock::time_point captured;  // when the camera delivered the frame
   std::chrono::system_clock::time_point decided_at;
   std::string origin;  // file name or synthetic frame index
   std::string truth;   // synthetic camera ground truth, if any

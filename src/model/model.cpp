@@ -84,7 +84,7 @@ Result<std::unique_ptr<Model>> Model::load(const std::filesystem::path& model_di
   return std::unique_ptr<Model>(new Model(std::move(metadata), model_dir, std::move(backend)));
 }
 
-Result<Inference> Model::infer(const cv::Mat& bgr_frame) {
+Result<Inference> Model::infer(const cv::Mat& bgr_frame, bool with_map) {
   if (bgr_frame.empty()) return make_error(Errc::invalid_argument, "empty frame");
   if (bgr_frame.type() != CV_8UC3) {
     return make_error(Errc::invalid_argument, "frame is not 8-bit BGR (OpenCV type " +
@@ -92,7 +92,7 @@ Result<Inference> Model::infer(const cv::Mat& bgr_frame) {
   }
   fit_to_input(bgr_frame, metadata_.input, fitted_);
   to_tensor(fitted_, metadata_.input, blob_);
-  EF_TRY(BackendOutputs outputs, backend_->run(blob_));
+  EF_TRY(BackendOutputs outputs, backend_->run(blob_, with_map));
   if (outputs.score.total() != 1 || outputs.score.depth() != CV_32F) {
     return make_error(Errc::mismatch, "model " + metadata_.version + ": output \"" +
                                           metadata_.score_output +
@@ -118,7 +118,7 @@ Result<Inference> Model::infer(const cv::Mat& bgr_frame) {
 Status Model::warm_up(int runs) {
   const cv::Mat grey(metadata_.input.height, metadata_.input.width, CV_8UC3, cv::Scalar::all(128));
   for (int i = 0; i < runs; ++i) {
-    auto result = infer(grey);
+    auto result = infer(grey, !metadata_.map_output.empty());
     if (!result) return std::move(result).error().context("warming up model " + metadata_.version);
   }
   return {};

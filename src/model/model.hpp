@@ -21,13 +21,13 @@ namespace ef::model {
 
 struct BackendOutputs {
   cv::Mat score;        // must hold exactly one finite value
-  cv::Mat anomaly_map;  // empty unless the metadata names an anomaly_map output
+  cv::Mat anomaly_map;  // only when asked for and the metadata names an anomaly_map output
 };
 
 class Backend {
  public:
   virtual ~Backend() = default;
-  virtual Result<BackendOutputs> run(const cv::Mat& nchw_input) = 0;
+  virtual Result<BackendOutputs> run(const cv::Mat& nchw_input, bool with_map) = 0;
   virtual std::string name() const = 0;
 };
 
@@ -38,7 +38,7 @@ struct LoadOptions {
 
 struct Inference {
   double score = 0;
-  cv::Mat anomaly_map;  // H x W float32 when the model has one
+  cv::Mat anomaly_map;  // H x W float32 when asked for and the model has one
 };
 
 class Model {
@@ -52,8 +52,8 @@ class Model {
   // score: a model that loads but cannot run fails here, before it replaces a working one.
   Status warm_up(int runs = 3);
 
-  // Scores one 8-bit BGR frame of any size.
-  Result<Inference> infer(const cv::Mat& bgr_frame);
+  // Scores one 8-bit BGR frame of any size; the anomaly map only when asked (it costs a copy).
+  Result<Inference> infer(const cv::Mat& bgr_frame, bool with_map = false);
 
   const Metadata& metadata() const { return metadata_; }
   const std::filesystem::path& directory() const { return directory_; }

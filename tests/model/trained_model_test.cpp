@@ -30,7 +30,7 @@ TEST_F(TrainedModel, LoadsWarmsAndScoresTheDemoModel) {
   EXPECT_EQ((*model)->backend_name(), "opencv_dnn");
   ASSERT_TRUE((*model)->warm_up(2));
   camera::SyntheticRenderer renderer({});
-  auto result = (*model)->infer(renderer.render(0, 0).image);
+  auto result = (*model)->infer(renderer.render(0, 0).image, true);
   ASSERT_TRUE(result) << result.error().message;
   EXPECT_GT(result->score, 0);
   EXPECT_EQ(result->anomaly_map.rows, 64);

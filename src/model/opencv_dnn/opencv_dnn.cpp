@@ -14,16 +14,21 @@ class OpenCvDnnBackend final : public Backend {
     if (!m.map_output.empty()) names_.push_back(m.map_output);
   }
 
-  Result<BackendOutputs> run(const cv::Mat& nchw_input) override {
+  Result<BackendOutputs> run(const cv::Mat& nchw_input, bool with_map) override {
     try {
       net_.setInput(nchw_input, input_name_);
-      net_.forward(outputs_, names_);
+      if (with_map && names_.size() > 1) {
+        net_.forward(outputs_, names_);
+      } else {
+        outputs_.resize(1);
+        outputs_[0] = net_.forward(names_[0]);
+      }
     } catch (const cv::Exception& e) {
       return make_error(Errc::internal, std::string("OpenCV dnn inference failed: ") + e.what());
     }
     BackendOutputs out;
     out.score = outputs_[0];
-    if (outputs_.size() > 1) out.anomaly_map = outputs_[1];
+    if (with_map && outputs_.size() > 1) out.anomaly_map = outputs_[1];
     return out;
   }
 
