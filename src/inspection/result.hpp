@@ -20,8 +20,8 @@ struct FrameResult {
   std::string model_version;   // the model that scored this frame
   double score = 0;
   double threshold = 0;
-  Decision decision = Decision::pass;  // the model's: score > threshold rejects
-  double latency_seconds = 0;          // preprocessing + inference + decision
+  Decision decision = Decision::pass;              // the model's: score > threshold rejects
+  double latency_seconds = 0;                      // preprocessing + inference + decision
   std::chrono::steady_clock::time_point captured;  // when the camera delivered the frame
   std::chrono::system_clock::time_point decided_at;
   std::string origin;  // file name or synthetic frame index

@@ -13,6 +13,7 @@
 
 #include "camera/source.hpp"
 #include "camera/synthetic.hpp"
+#include "test_http_server.hpp"
 
 namespace ef::camera {
 namespace {
@@ -313,6 +314,62 @@ TEST_F(CameraTest, CorruptOrMissingVideoFileNeverOpens) {
     EXPECT_FALSE(frame);
   } else {
     EXPECT_NE(opened.error().message.find("junk.avi"), std::string::npos);
+  }
+}
+
+// An HTTP stream through OpenCV's FFmpeg backend, from a real (test) HTTP server on loopback.
+TEST_F(CameraTest, HttpStreamPlaysAndReconnectsWhenTheStreamEnds) {
+  const auto path = dir_ / "line.avi";
+  SyntheticRenderer renderer({});
+  {
+    cv::VideoWriter writer(path.string(), cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 30,
+                           cv::Size(160, 120));
+    ASSERT_TRUE(writer.isOpened());
+    for (int i = 0; i < 10; ++i)
+      writer.write(renderer.render(i, 0).image);
+  }
+  ef::testing::TestHttpServer server;
+  server.serve_dir("/video/", dir_);
+  SourceConfig config;
+  config.type = SourceConfig::Type::stream;
+  config.location = server.url("/video/line.avi");
+  config.io_timeout = 3000ms;
+  auto source = make_source(config);
+  ASSERT_TRUE(source);
+  EXPECT_TRUE((*source)->live());
+  Camera camera(std::move(*source), Backoff{20ms, 100ms});
+  // A stream does not "finish": when it ends the camera reconnects and it plays again.
+  for (int i = 0; i < 25; ++i) {
+    auto frame = camera.next();
+    ASSERT_TRUE(frame) << i << ": " << camera.status().last_error;
+    ASSERT_EQ(frame->image.size(), cv::Size(160, 120));
+    const int index = i % 10;
+    EXPECT_LT(cv::norm(frame->image, renderer.render(index, 0).image, cv::NORM_L1),
+              cv::norm(frame->image, renderer.render(index + 1, 0).image, cv::NORM_L1))
+        << i;
+  }
+  EXPECT_EQ(camera.status().reconnects, 2u);
+  EXPECT_FALSE(camera.status().finished);
+}
+
+TEST_F(CameraTest, StreamThatServesGarbageOrNothingNeverOpens) {
+  ef::testing::TestHttpServer server;
+  server.route("/garbage", [](const ef::testing::Request&) {
+    return ef::testing::Reply{.status = 200, .body = std::string(4096, 'x')};
+  });
+  for (const std::string& url : {server.url("/garbage"), server.url("/missing.avi")}) {
+    SourceConfig config;
+    config.type = SourceConfig::Type::stream;
+    config.location = url;
+    config.io_timeout = 2000ms;
+    auto source = make_source(config);
+    ASSERT_TRUE(source);
+    auto opened = (*source)->open();
+    if (opened) {
+      EXPECT_FALSE((*source)->read()) << url;
+    } else {
+      EXPECT_NE(opened.error().message.find(url), std::string::npos) << opened.error().message;
+    }
   }
 }
 
