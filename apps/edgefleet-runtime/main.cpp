@@ -34,12 +34,13 @@ int fail(int code, const std::string& message) {
 
 int main(int argc, char** argv) {
   CLI::App app{"edgefleet-runtime: inspect a camera's frames with an anomaly model"};
-  std::string config_path, model_dir, control_socket, release, hmi_listen, device_id;
+  std::string config_path, model_dir = "model", control_socket, release, hmi_listen, device_id;
   std::string log_level = "info";
   app.add_option("--config", config_path, "runtime configuration (config/runtime.json)")
       ->required();
-  app.add_option("--model-dir", model_dir, "model directory holding model.json and the ONNX file")
-      ->required();
+  app.add_option("--model-dir", model_dir,
+                 "model directory holding model.json and the ONNX file (default: model, the "
+                 "release's model part when started in the release directory)");
   app.add_option("--control-socket", control_socket,
                  "Unix socket for the agent's control API (health, metrics, hot-swap)")
       ->required();
@@ -73,7 +74,9 @@ int main(int argc, char** argv) {
   ef::model::LoadOptions load;
   load.backend = config->backend;
   auto model = ef::model::Model::load(model_dir, load);
-  if (!model) return fail(3, "cannot load the model: " + model.error().message);
+  if (!model) {
+    return fail(3, "cannot load the model in " + model_dir + ": " + model.error().message);
+  }
   if (auto warmed = (*model)->warm_up(config->warm_up_runs); !warmed) {
     return fail(3, "the model does not run: " + warmed.error().message);
   }

@@ -462,8 +462,9 @@ void Pipeline::Impl::swap_job(std::uint64_t id, std::filesystem::path dir,
   if (!loaded) return fail(loaded.error());
   const std::string version = (*loaded)->metadata().version;
   if (!expected_version.empty() && version != expected_version) {
-    return fail(make_error(Errc::mismatch, dir.string() + " holds model version " + version +
-                                               ", not the requested " + expected_version));
+    return fail(make_error(Errc::mismatch, "the model is version " + version +
+                                               ", not the requested " + expected_version + " (" +
+                                               dir.string() + ")"));
   }
   set_state(SwapStatus::State::warming, version);
   if (auto warmed = (*loaded)->warm_up(options.warm_up_runs); !warmed) return fail(warmed.error());

@@ -140,14 +140,14 @@ Result<Metadata> load_metadata(const std::filesystem::path& model_dir) {
   auto text = read_file(path, kMaxMetadataBytes);
   if (!text) {
     if (text.error().code == Errc::not_found) {
-      return make_error(Errc::not_found, "model metadata " + path.string() +
-                                             " is missing (every model directory needs a " +
-                                             std::string(kMetadataFileName) + ")");
+      return make_error(Errc::not_found, std::string(kMetadataFileName) + " is missing from " +
+                                             model_dir.string() +
+                                             " (every model directory needs one)");
     }
     return std::move(text).error().context("reading model metadata");
   }
   auto parsed = parse_metadata(*text);
-  if (!parsed) return std::move(parsed).error().context("model metadata " + path.string());
+  if (!parsed) return std::move(parsed).error().context(std::string(kMetadataFileName));
   return parsed;
 }
 

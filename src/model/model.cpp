@@ -72,7 +72,7 @@ Result<std::unique_ptr<Model>> Model::load(const std::filesystem::path& model_di
   EF_TRY(Metadata metadata, load_metadata(model_dir));
   const auto onnx_path = model_dir / metadata.onnx_file;
   EF_TRY(GraphSignature graph, read_onnx_signature(onnx_path, options.max_onnx_bytes));
-  EF_CHECK(check_signature(graph, metadata, onnx_path.string()));
+  EF_CHECK(check_signature(graph, metadata, metadata.onnx_file));
   std::unique_ptr<Backend> backend;
   if (options.backend == "opencv_dnn") {
     EF_TRY(backend, open_opencv_dnn(onnx_path, metadata));

@@ -33,25 +33,27 @@ Result<GraphSignature> read_onnx_signature(const std::filesystem::path& onnx_fil
   auto bytes = read_file(onnx_file, max_bytes);
   if (!bytes) {
     if (bytes.error().code == Errc::not_found) {
-      return make_error(Errc::not_found, "ONNX file " + onnx_file.string() + " is missing");
+      return make_error(Errc::not_found, onnx_file.filename().string() + " is missing from " +
+                                             onnx_file.parent_path().string());
     }
     return std::move(bytes).error().context("reading ONNX file");
   }
   onnx::ModelProto model;
   if (bytes->empty() || !model.ParseFromString(*bytes)) {
-    return make_error(Errc::malformed, onnx_file.string() +
+    return make_error(Errc::malformed, onnx_file.filename().string() +
                                            " is not a valid ONNX file (it does not parse as an "
                                            "ONNX ModelProto; truncated or corrupt?)");
   }
   if (!model.has_graph() || model.graph().node_size() == 0) {
-    return make_error(Errc::malformed, onnx_file.string() + " holds no graph");
+    return make_error(Errc::malformed, onnx_file.filename().string() + " holds no graph");
   }
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
     std::string why = e.what();
     if (why.size() > 300) why = why.substr(0, 300) + "...";
-    return make_error(Errc::malformed, onnx_file.string() + " fails the ONNX checker: " + why);
+    return make_error(Errc::malformed,
+                      onnx_file.filename().string() + " fails the ONNX checker: " + why);
   }
   std::set<std::string> initializers;
   for (const auto& init : model.graph().initializer())

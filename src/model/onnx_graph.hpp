@@ -1,6 +1,7 @@
 // Reads an ONNX file's graph signature with the ONNX project's own protobuf definitions and
 // checker (libonnx), before any inference engine parses it: a corrupt or mismatched file is
-// refused with a precise reason instead of reaching an engine's importer.
+// refused with a precise reason instead of reaching an engine's importer. Messages lead with the
+// reason and name the file, not its whole path (reports to the server are kept short).
 #pragma once
 
 #include <cstdint>

@@ -64,15 +64,16 @@ json::Json health_json(const inspection::Health& h, const EndpointContext& conte
       {"release", h.release},
       {"device_id", context.device_id},
       {"last_inference", optional_time(h.last_inference)},
-      {"last_inference_unix",
-       h.last_inference
-           ? json::Json(std::chrono::duration<double>(h.last_inference->time_since_epoch()).count())
-           : json::Json(nullptr)},
+      {"last_inference_unix_ms",
+       h.last_inference ? json::Json(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         h.last_inference->time_since_epoch())
+                                         .count())
+                        : json::Json(nullptr)},
       {"frames_processed", h.frames_processed},
       {"frames_dropped", h.frames_dropped},
       {"frames_invalid", h.frames_invalid},
       {"last_frame_error", h.last_frame_error},
-      {"uptime_seconds", h.uptime_seconds},
+      {"uptime_seconds", static_cast<std::int64_t>(h.uptime_seconds)},
       {"hmi_address", context.hmi_address},
       {"camera",
        {{"description", h.camera.description},

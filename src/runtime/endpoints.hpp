@@ -9,6 +9,9 @@
 //                        422 failed (the old model keeps running), 409 another swap is running
 //   GET  /v1/model/swap  the latest swap's status
 //
+// Control API answers hold integers only (no fractions), so that clients with strict
+// integer-only JSON parsers (ef::json::parse_strict's default) read them.
+//
 // HMI API, for the line's operator panel, on loopback or a Unix socket:
 //   GET  /v1/health
 //   GET  /v1/results?after=SEQ&limit=N   recent decisions, oldest first (limit <= 1000)

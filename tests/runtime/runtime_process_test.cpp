@@ -14,6 +14,7 @@
 #include "common/fs.hpp"
 #include "http_client/http_client.hpp"
 #include "json/json.hpp"
+#include "runtime_link/runtime_link.hpp"
 #include "tiny_model.hpp"
 
 namespace ef {
@@ -28,10 +29,13 @@ const fs::path kTrainedModel = fs::path(EF_SOURCE_DIR) / "models/generated/ae-1"
 
 class RuntimeProcess {
  public:
-  RuntimeProcess(const fs::path& dir, std::vector<std::string> args) : log_(dir / "runtime.log") {
+  // Starts the runtime with args, in working directory cwd (when given).
+  RuntimeProcess(const fs::path& dir, std::vector<std::string> args, const fs::path& cwd = {})
+      : log_(dir / "runtime.log") {
     args.insert(args.begin(), kRuntime.string());
     pid_ = ::fork();
     if (pid_ == 0) {
+      if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
       const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       ::dup2(fd, 1);
       ::dup2(fd, 2);
@@ -271,6 +275,51 @@ TEST_F(RuntimeProcessTest, InspectsHotSwapsAndTakesOverridesEndToEnd) {
 
   EXPECT_EQ(runtime.terminate(), 0) << runtime.log();
   EXPECT_FALSE(fs::exists(socket_));
+}
+
+// The device agent's own client of the control API against the real runtime, started the way the
+// agent starts it: in the release directory, with the release's layout, no --model-dir.
+TEST_F(RuntimeProcessTest, TheAgentsRuntimeLinkDrivesTheRealRuntime) {
+  const auto release = dir_ / "releases" / "r2";
+  model::testing::write_tiny_model(release / "model", {.version = "tiny-1"});
+  fs::create_directories(release / "config");
+  std::ofstream(release / "config" / "runtime.json") << synthetic_config(30).dump();
+  RuntimeProcess runtime(
+      dir_, {"--config", "config/runtime.json", "--control-socket", socket_, "--release", "r2"},
+      release);
+  runtime_link::RuntimeLink link(socket_);
+  Result<runtime_link::Health> health = make_error(Errc::internal, "not asked yet");
+  for (int i = 0; i < 200; ++i) {
+    health = link.health();
+    if (health && health->inferring) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(health) << health.error().message << "\n" << runtime.log();
+  EXPECT_TRUE(health->up);
+  EXPECT_TRUE(health->inferring) << health->detail;
+  EXPECT_EQ(health->model_version, "tiny-1");
+  EXPECT_EQ(health->release, "r2");
+
+  model::testing::write_tiny_model(dir_ / "releases" / "r3" / "model", {.version = "tiny-2"});
+  auto swapped = link.swap_model(dir_ / "releases" / "r3" / "model", "tiny-2", 30s);
+  ASSERT_TRUE(swapped) << swapped.error().message;
+  EXPECT_EQ(link.health()->model_version, "tiny-2");
+
+  model::testing::write_tiny_model(dir_ / "releases" / "r4" / "model", {.version = "tiny-3"});
+  std::ofstream(dir_ / "releases" / "r4" / "model" / "model.onnx", std::ios::trunc) << "junk";
+  auto refused = link.swap_model(dir_ / "releases" / "r4" / "model", "tiny-3", 30s);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("not a valid ONNX file"), std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(link.health()->model_version, "tiny-2");
+  EXPECT_TRUE(link.health()->inferring);
+
+  auto metrics = link.metrics();
+  ASSERT_TRUE(metrics) << metrics.error().message;
+  EXPECT_NE(metrics->find("edgefleet_runtime_model_info{model_version=\"tiny-2\",model_name=\"tiny-"
+                          "test-model\",release=\"r2\",backend=\"opencv_dnn\"} 1"),
+            std::string::npos);
+  EXPECT_EQ(runtime.terminate(), 0) << runtime.log();
 }
 
 TEST_F(RuntimeProcessTest, HostileRequestsGetClearErrors) {

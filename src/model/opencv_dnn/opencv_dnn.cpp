@@ -48,7 +48,8 @@ Result<std::unique_ptr<Backend>> open_opencv_dnn(const std::filesystem::path& on
   try {
     cv::dnn::Net net = cv::dnn::readNetFromONNX(onnx_file.string());
     if (net.empty()) {
-      return make_error(Errc::malformed, "OpenCV dnn could not import " + onnx_file.string());
+      return make_error(Errc::malformed,
+                        "OpenCV dnn could not import " + onnx_file.filename().string());
     }
     net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
     net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
@@ -57,7 +58,7 @@ Result<std::unique_ptr<Backend>> open_opencv_dnn(const std::filesystem::path& on
     std::string why = e.what();
     if (why.size() > 400) why = why.substr(0, 400) + "...";
     return make_error(Errc::malformed,
-                      "OpenCV dnn could not import " + onnx_file.string() + ": " + why);
+                      "OpenCV dnn could not import " + onnx_file.filename().string() + ": " + why);
   }
 }
 
