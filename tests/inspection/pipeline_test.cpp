@@ -253,6 +253,26 @@ TEST_F(PipelineTest, AModelThatFailsToLoadOrWarmLeavesTheOldOneRunning) {
   EXPECT_EQ(status.state, SwapStatus::State::failed);
   EXPECT_NE(status.error.find("warming up"), std::string::npos) << status.error;
 
+  // An input shape that does not match the metadata, and a directory without model.json.
+  const auto reshaped = dir_ / "reshaped";
+  model::testing::write_tiny_model(reshaped, {.version = "tiny-shape"});
+  {
+    auto meta = json::Json::parse(*read_file(reshaped / "model.json", 1 << 16));
+    meta["input"]["height"] = 48;
+    std::ofstream(reshaped / "model.json", std::ios::trunc) << meta.dump();
+  }
+  ASSERT_TRUE(pipeline_->request_swap(reshaped, ""));
+  status = wait_swap_done();
+  EXPECT_EQ(status.state, SwapStatus::State::failed);
+  EXPECT_NE(status.error.find("input shape mismatch"), std::string::npos) << status.error;
+  const auto no_metadata = dir_ / "no-metadata";
+  model::testing::write_tiny_model(no_metadata, {.version = "tiny-no-meta"});
+  fs::remove(no_metadata / "model.json");
+  ASSERT_TRUE(pipeline_->request_swap(no_metadata, ""));
+  status = wait_swap_done();
+  EXPECT_EQ(status.state, SwapStatus::State::failed);
+  EXPECT_NE(status.error.find("model.json is missing"), std::string::npos) << status.error;
+
   // Missing directory, and a version other than the one asked for.
   ASSERT_TRUE(pipeline_->request_swap(dir_ / "missing", ""));
   status = wait_swap_done();
@@ -269,7 +289,7 @@ TEST_F(PipelineTest, AModelThatFailsToLoadOrWarmLeavesTheOldOneRunning) {
   EXPECT_EQ(results().back().model_version, "tiny-1");
   EXPECT_TRUE(pipeline_->health().healthy);
   EXPECT_EQ(pipeline_->health().model_version, "tiny-1");
-  EXPECT_NE(registry_.expose().find("edgefleet_runtime_model_swaps_total{result=\"failed\"} 4"),
+  EXPECT_NE(registry_.expose().find("edgefleet_runtime_model_swaps_total{result=\"failed\"} 6"),
             std::string::npos);
 }
 
