@@ -27,27 +27,33 @@ class Pacer {
     start_ = Clock::now();
     slot_ = 0;
   }
-  // Waits until the next slot is due. With skip_late, returns how many slots were missed
-  // because the caller came late (a live camera overwrites those frames); without, never skips.
+  // Waits until the next slot is due. With skip_late the source behaves like a live camera whose
+  // driver holds kBufferedFrames frames: a reader that comes late gets the buffered frames at
+  // once, and the frames older than those were overwritten: their number is returned (missed).
+  // Without skip_late it never skips.
   std::uint64_t wait(bool skip_late) {
     if (fps_ <= 0) return 0;
-    const auto due = [&](std::uint64_t slot) {
-      return start_ + std::chrono::duration_cast<Clock::duration>(
-                          std::chrono::duration<double>(static_cast<double>(slot) / fps_));
-    };
     std::uint64_t missed = 0;
-    const auto now = Clock::now();
-    if (skip_late && now > due(slot_ + 1)) {
-      const double late = std::chrono::duration<double>(now - due(slot_)).count();
-      missed = static_cast<std::uint64_t>(late * fps_);
-      slot_ += missed;
+    if (skip_late) {
+      const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+      const auto produced = static_cast<std::uint64_t>(elapsed * fps_) + 1;
+      if (produced > slot_ + kBufferedFrames) {
+        missed = produced - slot_ - kBufferedFrames;
+        slot_ += missed;
+      }
     }
-    std::this_thread::sleep_until(due(slot_));
+    std::this_thread::sleep_until(due(slot_));  // at once for a frame already produced
     ++slot_;
     return missed;
   }
 
  private:
+  // A V4L2 driver typically queues 4 buffers.
+  static constexpr std::uint64_t kBufferedFrames = 4;
+  Clock::time_point due(std::uint64_t slot) const {
+    return start_ + std::chrono::duration_cast<Clock::duration>(
+                        std::chrono::duration<double>(static_cast<double>(slot) / fps_));
+  }
   double fps_;
   Clock::time_point start_ = Clock::now();
   std::uint64_t slot_ = 0;

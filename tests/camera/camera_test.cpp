@@ -116,12 +116,33 @@ TEST(Synthetic, ALateReaderMissesFramesLikeALiveCamera) {
   ASSERT_TRUE(source);
   ASSERT_TRUE((*source)->open());
   ASSERT_TRUE((*source)->read());
-  std::this_thread::sleep_for(200ms);  // about 20 frame slots pass unread
+  std::this_thread::sleep_for(300ms);  // about 30 frame slots pass unread
+  // The camera kept the last 4 frames; the older ones were overwritten.
   auto frame = (*source)->read();
   ASSERT_TRUE(frame);
-  EXPECT_GE(frame->missed_before, 15u);
-  EXPECT_LE(frame->missed_before, 40u);
+  EXPECT_GE(frame->missed_before, 20u);
+  EXPECT_LE(frame->missed_before, 45u);
   EXPECT_EQ(frame->origin, "frame " + std::to_string(1 + frame->missed_before));
+  // The buffered frames come at once, without waiting for their slots.
+  const auto start = Clock::now();
+  for (int i = 0; i < 3; ++i) {
+    auto buffered = (*source)->read();
+    ASSERT_TRUE(buffered);
+    EXPECT_EQ(buffered->missed_before, 0u);
+  }
+  EXPECT_LT(Clock::now() - start, 20ms);
+}
+
+TEST(Synthetic, AShortHiccupLosesNothing) {
+  auto source = make_source(synthetic_config(100));
+  ASSERT_TRUE(source);
+  ASSERT_TRUE((*source)->open());
+  ASSERT_TRUE((*source)->read());
+  std::this_thread::sleep_for(25ms);  // under the 4 buffered frames (40 ms)
+  std::uint64_t missed = 0;
+  for (int i = 0; i < 5; ++i)
+    missed += (*source)->read()->missed_before;
+  EXPECT_EQ(missed, 0u);
 }
 
 TEST(Synthetic, ScriptedDisconnectFailsTheReadAndRefusesToReopenForItsDuration) {

@@ -333,12 +333,13 @@ TEST_F(PipelineTest, HealthFollowsTheCamera) {
   EXPECT_NE(health.camera.last_error.find("does not exist"), std::string::npos);
   EXPECT_NE(registry_.expose().find("edgefleet_runtime_healthy 0"), std::string::npos);
 
-  // The folder appears (a camera plugged in): the pipeline starts inferring by itself.
-  fs::create_directories(dir_ / "later");
+  // The folder appears, complete (a camera plugged in): the pipeline starts inferring by itself.
+  fs::create_directories(dir_ / "staging");
   for (int i = 0; i < 3; ++i) {
-    cv::imwrite((dir_ / "later" / ("f" + std::to_string(i) + ".png")).string(),
+    cv::imwrite((dir_ / "staging" / ("f" + std::to_string(i) + ".png")).string(),
                 cv::Mat(32, 32, CV_8UC3, cv::Scalar::all(10)));
   }
+  fs::rename(dir_ / "staging", dir_ / "later");
   ASSERT_TRUE(wait_for([&] { return pipeline_->health().healthy; }));
   EXPECT_EQ(pipeline_->health().status, "inferring");
   // Without new frames it stops being healthy once healthy_within passes.
