@@ -50,6 +50,8 @@ Result<json::Json> normalize_report(const json::Json& body) {
   EF_CHECK(copy_string(body, out, "model_version", 128, true));
   EF_CHECK(copy_string(body, out, "agent_version", 64, true));
   EF_CHECK(copy_string(body, out, "last_failure_reason", 2048, true));
+  // null clears a field, as for the strings above (an update that finished reports "update": null).
+  if (body.contains("update") && body["update"].is_null()) out["update"] = nullptr;
   if (body.contains("update") && !body["update"].is_null()) {
     const auto& u = body["update"];
     if (!u.is_object()) return make_error(Errc::invalid_argument, "update must be an object");
@@ -67,6 +69,7 @@ Result<json::Json> normalize_report(const json::Json& body) {
     EF_CHECK(copy_string(u, update, "release", 64, true));
     out["update"] = update;
   }
+  if (body.contains("hardware") && body["hardware"].is_null()) out["hardware"] = nullptr;
   if (body.contains("hardware") && !body["hardware"].is_null()) {
     const auto& h = body["hardware"];
     if (!h.is_object()) return make_error(Errc::invalid_argument, "hardware must be an object");

@@ -11,6 +11,7 @@
 
 #include "common/fs.hpp"
 #include "crypto/hash.hpp"
+#include "fake_release.hpp"
 #include "json/json.hpp"
 #include "release/keyring.hpp"
 #include "release/repository.hpp"
@@ -25,12 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 using json::Json;
 
-struct Variant {
-  std::string behaviour = "healthy";
-  std::string model_version = "m1";
-  int code = 1;       // a different number changes the code part
-  int deadline = 15;  // generous: a loaded CI machine starts Python slowly
-};
+using testing::Variant;
 
 class UpdateEngine : public ::testing::Test {
  protected:
@@ -46,31 +42,9 @@ class UpdateEngine : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  void put(const fs::path& path, const std::string& content) {
-    fs::create_directories(path.parent_path());
-    std::ofstream(path, std::ios::binary) << content;
-  }
-
   void publish(const std::string& version, const Variant& v) {
     const fs::path src = dir_ / ("src-" + version);
-    fs::remove_all(src);
-    put(src / "code/fake-runtime",
-        *read_file(EF_FAKE_RUNTIME, 1 << 20) + "# code " + std::to_string(v.code) + "\n");
-    fs::permissions(src / "code/fake-runtime", fs::perms::owner_all);
-    std::mt19937 rng(static_cast<unsigned>(v.code));
-    std::string lib(300000, '\0');
-    for (auto& c : lib)
-      c = static_cast<char>(rng());
-    put(src / "code/lib.bin", lib);
-    put(src / "config/launch.json", Json{{"command",
-                                          {"code/fake-runtime", "--control-socket",
-                                           "{control_socket}", "--release", "{release}"}},
-                                         {"health_deadline_seconds", v.deadline}}
-                                        .dump());
-    put(src / "config/runtime.json", Json{{"behaviour", v.behaviour}}.dump());
-    put(src / "model/model.json", Json{{"version", v.model_version}}.dump());
-    put(src / "model/weights.bin",
-        std::string(200000, static_cast<char>('a' + v.model_version.size())) + v.model_version);
+    testing::write_fake_release(src, v);
     release::BuildOptions b{src, version, dir_ / "keys", dir_ / "repo", std::nullopt, {}};
     auto built = release::build_release(b, utc_now());
     ASSERT_TRUE(built) << built.error().message;
@@ -232,8 +206,7 @@ TEST_F(UpdateEngine, HostileRepositoriesLeaveTheDeviceAsItWas) {
   publish("1.1.0", {.model_version = "m2"});
   const auto before = *read_file(dir_ / "device/state.json", 1 << 20);
   // One byte of the new model flipped on the server.
-  const fs::path blob = dir_ / "repo/blobs/sha256" /
-                        crypto::sha256_hex(std::string(200000, static_cast<char>('a' + 2)) + "m2");
+  const fs::path blob = dir_ / "repo/blobs/sha256" / testing::fake_weights_sha256("m2");
   ASSERT_TRUE(fs::exists(blob));
   fs::permissions(blob, fs::perms::owner_write, fs::perm_options::add);
   {

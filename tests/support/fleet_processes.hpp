@@ -1,0 +1,68 @@
+// Real edgefleet processes for end-to-end tests on 127.0.0.1: the server from its binary (with
+// its repository initialised from release keys), the edgefleet CLI as an operator, and device
+// agents, each with its own bootstrap and data folder standing in for a device.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "json/json.hpp"
+#include "run_command.hpp"
+
+namespace ef::testing {
+
+struct ProcessOptions {
+  std::vector<std::string> argv;
+  std::map<std::string, std::string> env;
+  std::filesystem::path log;
+};
+
+// Starts argv[0] with its output appended to log; returns the pid.
+pid_t spawn(const ProcessOptions& options);
+// SIGTERM (or `signal`), then waits; returns the exit status as waitpid reports it.
+int stop_process(pid_t pid, int signal = 15, std::chrono::seconds grace = std::chrono::seconds(20));
+
+class Fleet {
+ public:
+  // Creates dir, release keys (KEYS), and initialises the server's repository from them.
+  explicit Fleet(std::filesystem::path dir);
+  ~Fleet();
+
+  void start_server();
+  void stop_server();
+
+  // The CLI with this server's URL, admin token and CA.
+  CommandResult cli(const std::string& args) const;
+  // The server's API as the admin (GET only here); the body parsed as JSON.
+  json::Json api_get(const std::string& path) const;
+
+  // Registers a device and writes its bootstrap folder (device.json, server-ca.pem, token).
+  std::filesystem::path add_device(const std::string& id, const std::string& extra_args = "");
+  // Starts an agent for a registered device; its data folder is dir/devices/<id>/data.
+  pid_t start_agent(const std::string& id, const std::map<std::string, std::string>& env = {},
+                    const std::vector<std::string>& extra_args = {});
+  std::filesystem::path device_dir(const std::string& id) const { return dir_ / "devices" / id; }
+
+  // Polls `device show` until pred holds or the timeout passes; returns the last answer.
+  json::Json wait_for_device(const std::string& id,
+                             const std::function<bool(const json::Json&)>& pred,
+                             std::chrono::seconds timeout);
+
+  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path keys() const { return dir_ / "keys"; }
+  std::filesystem::path repo() const { return dir_ / "repo"; }
+  const std::string& url() const { return url_; }
+  std::string server_log() const;
+
+ private:
+  std::filesystem::path dir_;
+  pid_t server_ = -1;
+  std::string url_, admin_, ca_;
+};
+
+}  // namespace ef::testing
