@@ -368,6 +368,24 @@ TEST_F(RuntimeProcessTest, HostileRequestsGetClearErrors) {
   EXPECT_EQ(runtime.terminate(), 0);
 }
 
+TEST_F(RuntimeProcessTest, HmiCanListenOnAUnixSocket) {
+  model::testing::write_tiny_model(dir_ / "tiny");
+  const auto hmi_socket = dir_ / "hmi.sock";
+  RuntimeProcess runtime(dir_, args(write_config(synthetic_config(30)), dir_ / "tiny",
+                                    {"--hmi-listen", "unix:" + hmi_socket.string()}));
+  EXPECT_EQ(wait_health(200)["hmi_address"], "unix:" + hmi_socket.string());
+  http_client::Options options;
+  options.unix_socket = hmi_socket.string();
+  options.total_timeout = 10s;
+  auto listed = client_.get("http://localhost/v1/results?limit=3", options);
+  ASSERT_TRUE(listed) << listed.error().message;
+  EXPECT_EQ(listed->status, 200);
+  const auto results = Json::parse(listed->body)["results"];
+  EXPECT_GE(results.size(), 1u);  // healthy means at least one result
+  EXPECT_LE(results.size(), 3u);
+  EXPECT_EQ(runtime.terminate(), 0);
+}
+
 TEST_F(RuntimeProcessTest, BadStartupInputsExitWithAClearMessage) {
   model::testing::write_tiny_model(dir_ / "tiny");
   const auto config = write_config(synthetic_config());
