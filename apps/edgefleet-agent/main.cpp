@@ -4,6 +4,7 @@
 //                   [--trust-root /etc/edgefleet/root.json] [--once]
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 
 #include "agent/agent.hpp"
@@ -46,6 +47,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  // Absolute paths: they are handed to the runtime (model folders), which runs elsewhere.
+  config.bootstrap_dir = std::filesystem::absolute(config.bootstrap_dir);
+  config.data_dir = std::filesystem::absolute(config.data_dir);
+  config.trust_root = std::filesystem::absolute(config.trust_root);
+  if (!config.control_socket.empty())
+    config.control_socket = std::filesystem::absolute(config.control_socket);
   config.checkin_wait = std::chrono::seconds(wait_seconds);
   config.download_limits.min_bytes_per_second = min_rate;
   config.download_limits.low_speed_window = std::chrono::seconds(low_speed_window);

@@ -4,9 +4,9 @@
 
 namespace ef {
 
-std::string printable(std::string_view text) {
+std::string printable(std::string_view text, std::size_t max_chars) {
   std::string out;
-  for (std::size_t i = 0; i < text.size() && i < 80; ++i) {
+  for (std::size_t i = 0; i < text.size() && i < max_chars; ++i) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (c >= 0x20 && c < 0x7f && c != '\\') {
       out.push_back(static_cast<char>(c));
@@ -16,7 +16,7 @@ std::string printable(std::string_view text) {
       out += buf;
     }
   }
-  if (text.size() > 80) out += "...";
+  if (text.size() > max_chars) out += "...";
   return out;
 }
 

@@ -16,7 +16,8 @@ Status check_relative_path(std::string_view path);
 // A single name: one component of check_relative_path, so also no '/'.
 Status check_plain_name(std::string_view name);
 
-// Prints untrusted text for a message: printable ASCII kept, anything else as \xNN, cut at 80.
-std::string printable(std::string_view text);
+// Prints untrusted text for a message: printable ASCII kept, anything else as \xNN, cut at
+// max_chars (names are short; reasons from other programs may be longer).
+std::string printable(std::string_view text, std::size_t max_chars = 80);
 
 }  // namespace ef

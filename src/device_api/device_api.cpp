@@ -24,7 +24,8 @@ std::string error_text(const http_client::Response& r) {
   if (body && body->is_object() && body->contains("error")) {
     const Json& e = (*body)["error"];
     if (e.is_object() && e.contains("message") && e["message"].is_string()) {
-      return "HTTP " + std::to_string(r.status) + ": " + printable(e["message"].get<std::string>());
+      return "HTTP " + std::to_string(r.status) + ": " +
+             printable(e["message"].get<std::string>(), 1024);
     }
   }
   return "HTTP " + std::to_string(r.status);

@@ -40,7 +40,7 @@ Result<Health> RuntimeLink::health() {
     h.model_version = j["model_version"];
   if (j.contains("release") && j["release"].is_string()) h.release = j["release"];
   if (j.contains("status") && j["status"].is_string())
-    h.detail = printable(j["status"].get<std::string>());
+    h.detail = printable(j["status"].get<std::string>(), 512);
   return h;
 }
 
@@ -48,9 +48,9 @@ namespace {
 std::string error_of(const Json& j) {
   if (!j.is_object() || !j.contains("error")) return {};
   const Json& e = j["error"];
-  if (e.is_string()) return printable(e.get<std::string>());
+  if (e.is_string()) return printable(e.get<std::string>(), 1024);
   if (e.is_object() && e.contains("message") && e["message"].is_string())
-    return printable(e["message"].get<std::string>());
+    return printable(e["message"].get<std::string>(), 1024);
   return {};
 }
 }  // namespace

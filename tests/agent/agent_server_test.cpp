@@ -332,3 +332,45 @@ TEST_F(AgentFleet, KilledAtEveryJournaledStepTheDeviceRecoversAndReportsTheTruth
 
 }  // namespace
 }  // namespace ef
+
+namespace ef {
+namespace {
+
+// A device whose clock is ten years behind cannot validate the server's certificate: it changes
+// nothing, keeps running what it runs, and says why in its log; with the clock right it updates.
+TEST_F(AgentFleet, AClockFarOffChangesNothingUntilItIsRight) {
+  if (testing::run_command("command -v faketime").exit_code != 0)
+    GTEST_SKIP() << "faketime is not installed";
+  publish("1.0.0", {});
+  fleet_->add_device("cam-c");
+  start("cam-c");
+  assign("1.0.0", "cam-c");
+  ASSERT_TRUE(settled_on(
+      report_when("cam-c", [](const Json& r) { return settled_on(r, "1.0.0"); })["report"],
+      "1.0.0"));
+  testing::stop_process(agents_["cam-c"]);
+  agents_.erase("cam-c");
+
+  publish("2.0.0", {.code = 2});
+  assign("2.0.0", "cam-c");
+  agents_["cam-c"] = fleet_->start_agent(
+      "cam-c", {{"LD_PRELOAD", "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"},
+                {"FAKETIME", "-3650d"},
+                {"FAKETIME_DONT_RESET", "1"}});
+  for (int i = 0; i < 150 && agent_log("cam-c").find("check-in failed") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(agent_log("cam-c").find("check-in failed"), std::string::npos) << agent_log("cam-c");
+  EXPECT_NE(agent_log("cam-c").find("certificate"), std::string::npos) << agent_log("cam-c");
+  EXPECT_EQ(fs::read_symlink(fleet_->device_dir("cam-c") / "data/current"), "releases/1.0.0");
+  EXPECT_FALSE(fs::exists(fleet_->device_dir("cam-c") / "data/releases/2.0.0"));
+  testing::stop_process(agents_["cam-c"]);
+  agents_.erase("cam-c");
+
+  start("cam-c");
+  auto r = report_when("cam-c", [](const Json& r) { return settled_on(r, "2.0.0"); });
+  EXPECT_TRUE(settled_on(r["report"], "2.0.0")) << r.dump() << agent_log("cam-c");
+}
+
+}  // namespace
+}  // namespace ef
