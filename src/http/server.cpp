@@ -147,6 +147,7 @@ struct Connection : std::enable_shared_from_this<Connection> {
   asio::awaitable<void> run();
   asio::awaitable<bool> serve_one();
   asio::awaitable<Status> read_more();
+  asio::awaitable<void> drain_unread();
   asio::awaitable<void> respond(Response response, const Request* request, bool keep_alive,
                                 std::string_view route_name, Verb method, Clock::time_point start);
 
@@ -156,6 +157,7 @@ struct Connection : std::enable_shared_from_this<Connection> {
   std::shared_ptr<Peer> peer = std::make_shared<Peer>();
   std::string buffer;  // bytes read but not yet parsed; empty (and unallocated) while idle
   bool closing = false;
+  std::uint64_t unread_body = 0;  // bytes the client may still be sending after a refusal
 };
 
 asio::awaitable<Status> Connection::read_more() {
@@ -186,8 +188,25 @@ asio::awaitable<void> Connection::run() {
     }
     if (!co_await serve_one()) break;
   }
+  if (unread_body > 0) co_await drain_unread();
   transport->shutdown();
   transport->close();
+}
+
+// Reads and drops what the client is still sending after a refusal, for a short while and up to a
+// cap: closing a socket with unread input makes TCP send a reset, which can destroy the answer
+// still on its way to the client.
+asio::awaitable<void> Connection::drain_unread() {
+  constexpr std::uint64_t kMaxDrainBytes = 1 << 20;
+  constexpr std::chrono::seconds kMaxDrainTime{2};
+  std::uint64_t left = std::min(unread_body, kMaxDrainBytes);
+  arm(kMaxDrainTime);
+  for (;;) {
+    left -= std::min<std::uint64_t>(left, buffer.size());
+    buffer.clear();
+    if (left == 0 || !co_await read_more()) break;
+  }
+  disarm();
 }
 
 // Reads one request, runs its handler and writes the answer. Returns false to close.
@@ -251,6 +270,13 @@ asio::awaitable<bool> Connection::serve_one() {
   request.headers = message.base();
   request.peer = peer;
   const bool has_body = head.chunked() || (head.content_length() && *head.content_length() > 0);
+  // What is left to drain if the body is refused; a chunked body's size is unknown. A client that
+  // asked for 100 Continue sends nothing before it, so a refusal before the body drains nothing.
+  const std::uint64_t declared_body = head.chunked() ? std::numeric_limits<std::uint64_t>::max()
+                                                     : head.content_length().value_or(0);
+  const bool expects_continue =
+      beast::iequals(message[bhttp::field::expect], "100-continue") && message.version() >= 11;
+  const std::uint64_t body_in_flight = expects_continue ? 0 : declared_body;
 
   if (auto problem = parse_target(request.target, request)) {
     co_await respond(fail(400, "bad_target", *problem), nullptr, false, "", request.method, start);
@@ -270,6 +296,7 @@ asio::awaitable<bool> Connection::serve_one() {
       r.set("Allow", allow);
     }
     r.close = has_body;
+    unread_body = body_in_flight;
     co_await respond(std::move(r), &request, keep_alive, "", request.method, start);
     co_return !has_body && keep_alive;
   }
@@ -280,6 +307,7 @@ asio::awaitable<bool> Connection::serve_one() {
   if (route.options.guard) {
     if (auto refused = route.options.guard(request)) {
       refused->close = refused->close || has_body;
+      if (refused->close) unread_body = body_in_flight;
       co_await respond(std::move(*refused), &request, keep_alive, name, request.method, start);
       co_return !has_body && keep_alive && !refused->close;
     }
@@ -288,6 +316,7 @@ asio::awaitable<bool> Connection::serve_one() {
   // The body, into memory or a temporary file.
   const std::size_t max_body = route.options.max_body.value_or(limits.max_body_bytes);
   if (head.content_length() && *head.content_length() > max_body) {
+    unread_body = body_in_flight;
     co_await respond(fail(413, "body_too_large",
                           "the request body is " + std::to_string(*head.content_length()) +
                               " bytes, more than the limit of " + std::to_string(max_body)),
@@ -303,8 +332,7 @@ asio::awaitable<bool> Connection::serve_one() {
     ~RemoveFile() { remove(); }
   } upload;
   if (has_body) {
-    if (beast::iequals((message[bhttp::field::expect]), "100-continue") &&
-        message.version() >= 11) {
+    if (expects_continue) {
       arm(limits.write_timeout);
       auto sent = co_await transport->write_all("HTTP/1.1 100 Continue\r\n\r\n");
       disarm();
@@ -370,6 +398,7 @@ asio::awaitable<bool> Connection::serve_one() {
     }
     disarm();
     if (problem) {
+      unread_body = declared_body;
       co_await respond(std::move(*problem), &request, false, name, request.method, start);
       co_return false;
     }

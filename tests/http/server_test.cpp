@@ -266,6 +266,21 @@ TEST_F(HttpServerTest, OversizedBodyIs413BeforeTheHandlerRuns) {
   EXPECT_EQ(handled_, 0);
 }
 
+TEST_F(HttpServerTest, TheRefusalOfABodyStillSentSurvivesTheClose) {
+  const auto port = start();
+  auto c = RawClient::tcp(port);
+  // Like curl, send all of the body before reading: a server closing over it unread resets the
+  // connection, the send fails and the client never sees the 413.
+  const std::size_t size = 768 * 1024;
+  EXPECT_NO_THROW(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                         std::to_string(size) + "\r\n\r\n" + std::string(size, 'x')));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_TRUE(c.closed_within(3s));
+  EXPECT_EQ(handled_, 0);
+}
+
 TEST_F(HttpServerTest, SlowLorisHeadIsCutOffWith408) {
   const auto port = start();
   auto c = RawClient::tcp(port);
