@@ -39,7 +39,7 @@ endfunction()
 # ef_test(NAME SOURCES ... DEPS ... [LABELS ...]): a GoogleTest executable, each test a ctest case.
 # Unit tests carry the label "unit" and run again under the sanitizers.
 function(ef_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "SERIAL" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${EF_WARNINGS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main GTest::gmock)
@@ -54,8 +54,13 @@ function(ef_test name)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
+  # SERIAL: the test measures timing-sensitive behaviour (frames dropped) and runs alone.
+  set(serial FALSE)
+  if(ARG_SERIAL)
+    set(serial TRUE)
+  endif()
   gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
-    DISCOVERY_TIMEOUT 60)
+    RUN_SERIAL ${serial} DISCOVERY_TIMEOUT 60)
 endfunction()
 include(GoogleTest)
 # `ninja unit_tests` builds just the unit tests (what the sanitizer build runs).

@@ -1,1 +1,2 @@
 target_link_libraries(edgefleet PRIVATE fleet_client)
+target_link_libraries(edgefleet PRIVATE bootstrap)

@@ -1,6 +1,10 @@
-// edgefleet device add|list|show|revoke|token: the device registry on edgefleet-server.
+// edgefleet device add|list|show|revoke|token|bootstrap: the device registry on edgefleet-server.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
+
+#include "bootstrap/bootstrap.hpp"
+#include "common/fs.hpp"
 
 #include "commands.hpp"
 #include "server_flags.hpp"
@@ -20,6 +24,46 @@ std::string text(const json::Json& j, const char* key) {
 void print_token(const json::Json& reply) {
   std::cout << "enrollment token (shown once): " << reply.value("enrollment_token", "") << "\n"
             << "expires: " << reply.value("token_expires_at", "") << "\n";
+}
+
+// Writes a device's bootstrap folder (see bootstrap.hpp) with a fresh enrollment token: into a
+// temporary folder beside `out`, checked with the agent's own loader, then renamed into place, so a
+// failure leaves nothing half-written. An existing `out` is never overwritten.
+void write_bootstrap(const std::filesystem::path& out, const std::string& id,
+                     const std::string& server_url, const std::string& ca_file,
+                     const std::string& network_file, const std::string& token) {
+  namespace fs = std::filesystem;
+  const std::string command = "device bootstrap";
+  std::error_code ec;
+  if (fs::exists(out, ec)) fail(command + ": " + out.string() + " exists; choose a new folder");
+  if (ca_file.empty())
+    fail(command + ": the server's CA certificate is needed (--server-ca, --ca or EDGEFLEET_CA)");
+  auto ca = read_file(ca_file, 1024 * 1024);
+  if (!ca) fail(command + ": " + ca.error().message);
+  const fs::path parent = out.has_parent_path() ? out.parent_path() : fs::path(".");
+  if (auto st = make_dirs(parent); !st) fail(command + ": " + st.error().message);
+  const fs::path tmp = parent / ("." + out.filename().string() + ".tmp");
+  fs::remove_all(tmp, ec);
+  auto check = [&](Status st) {
+    if (!st) {
+      fs::remove_all(tmp, ec);
+      fail(command + ": " + st.error().message);
+    }
+  };
+  check(make_dirs(tmp, 0700));
+  json::Json device = {{"device_id", id}, {"server_url", server_url}};
+  check(write_file_atomic(tmp / "device.json", device.dump(2) + "\n", 0644));
+  check(write_file_atomic(tmp / "server-ca.pem", *ca, 0644));
+  check(write_file_atomic(tmp / "enrollment-token", token + "\n", 0600));
+  if (!network_file.empty()) {
+    auto network = read_file(network_file, 64 * 1024);
+    if (!network) check(std::move(network).error());
+    check(write_file_atomic(tmp / "network.json", *network, 0644));
+  }
+  if (auto loaded = bootstrap::load(tmp, true); !loaded) check(std::move(loaded).error());
+  fs::rename(tmp, out, ec);
+  if (ec) check(make_error(Errc::io, "cannot rename " + tmp.string() + ": " + ec.message()));
+  check(fsync_dir(parent));
 }
 
 void add_device_group(CLI::App& app) {
@@ -127,7 +171,44 @@ void add_device_group(CLI::App& app) {
   });
 }
 
+void add_bootstrap_command(CLI::App& app) {
+  CLI::App& device = subcommand(app, "device", "register, list, show and revoke devices");
+  auto* boot = device.add_subcommand(
+      "bootstrap",
+      "write a registered device's bootstrap folder (device.json, server CA, a new one-time "
+      "enrollment token) for its bootstrap partition");
+  static fleet_client::Overrides flags;
+  static std::string id, out, server_url, server_ca, network;
+  static long ttl = 0;
+  boot->add_option("ID", id, "a device registered with `edgefleet device add`")->required();
+  boot->add_option("--out", out, "the folder to create (must not exist)")->required();
+  boot->add_option("--device-server-url", server_url,
+                   "the server URL as the device reaches it (default: --server)");
+  boot->add_option("--server-ca", server_ca,
+                   "CA certificate devices trust for the server (default: --ca)");
+  boot->add_option("--network", network, "network.json to include (see docs/agent.md)");
+  boot->add_option("--token-ttl", ttl, "token validity in seconds (default: 7 days)");
+  add_server_flags(boot, &flags);
+  boot->callback([] {
+    auto settings = fleet_client::resolve(flags);
+    if (!settings) fail("device bootstrap: " + settings.error().message);
+    const std::string url = server_url.empty() ? settings->server : server_url;
+    const std::string ca = server_ca.empty() ? settings->ca_file : server_ca;
+    if (std::filesystem::exists(out))
+      fail("device bootstrap: " + out + " exists; choose a new folder");
+    fleet_client::Client client(*settings);
+    json::Json body = json::Json::object();
+    if (ttl > 0) body["token_ttl_seconds"] = ttl;
+    auto reply =
+        must(client.call("POST", path_for(id) + "/enrollment-token", body), "device bootstrap");
+    write_bootstrap(out, id, url, ca, network, reply.json.value("enrollment_token", ""));
+    std::cout << "bootstrap folder for " << id << " written to " << out << " (token expires "
+              << reply.json.value("token_expires_at", "") << ")\n";
+  });
+}
+
 const CommandGroup group("device", add_device_group);
+const CommandGroup bootstrap_group("device-bootstrap", add_bootstrap_command);
 
 }  // namespace
 }  // namespace ef::cli

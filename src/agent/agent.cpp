@@ -142,10 +142,14 @@ Status run_agent(const AgentConfig& config, const std::atomic<bool>& stop) {
     r["hardware"] = hwinfo::to_json(hwinfo::collect(config.data_dir));
     return r;
   };
-  // While an update runs, tell the server how far it got (at most every 2 s, never long-polling).
-  engine.set_progress([&](std::string_view, int) {
+  // While an update runs, tell the server how far it got: at once when the phase changes, else at
+  // most every 2 s (download progress), never long-polling.
+  std::string last_phase;
+  engine.set_progress([&](std::string_view phase, int) {
     watchdog.alive();
-    if (Clock::now() - last_progress_report < std::chrono::seconds(2)) return;
+    const bool new_phase = phase != last_phase;
+    if (!new_phase && Clock::now() - last_progress_report < std::chrono::seconds(2)) return;
+    last_phase = std::string(phase);
     last_progress_report = Clock::now();
     (void)api.checkin(identity->device_id, make_report(), etag, std::chrono::seconds(0));
   });

@@ -70,12 +70,37 @@ json::Json UpdateEngine::report() const {
         {"progress", downloading ? percent_for_report_ : (p >= Phase::staging ? 100 : 0)},
         {"release", s.update->target}};
   }
+  if (runtime_stats_) {
+    auto number = [](const std::optional<double>& v) { return v ? json::Json(*v) : json::Json(); };
+    const auto& st = *runtime_stats_;
+    r["runtime"] = json::Json{{"frames_per_second", number(st.frames_per_second)},
+                              {"latency_p99_seconds", number(st.latency_p99_seconds)},
+                              {"frames_processed", number(st.frames_processed)},
+                              {"frames_dropped", number(st.frames_dropped)},
+                              {"uptime_seconds", number(st.uptime_seconds)},
+                              {"restarts", supervisor_.snapshot().exits}};
+  } else {
+    r["runtime"] = nullptr;
+  }
+  if (!last_update_.is_null()) r["last_update"] = last_update_;
   return r;
 }
 
+void UpdateEngine::note_outcome(const update_journal::Update& u, std::string_view outcome) {
+  const auto took = std::chrono::steady_clock::now() - update_started_;
+  last_update_ = json::Json{
+      {"release", u.target},
+      {"kind", u.kind == Kind::model_swap ? "model_swap" : "full"},
+      {"outcome", std::string(outcome)},
+      {"downloaded_bytes", downloaded_bytes_},
+      {"duration_ms", std::chrono::duration_cast<std::chrono::milliseconds>(took).count()}};
+}
+
 void UpdateEngine::refresh_runtime_facts() {
+  runtime_stats_.reset();
   if (!supervisor_.snapshot().running) return;
   if (auto h = runtime_.health(); h && !h->model_version.empty()) model_version_ = h->model_version;
+  if (auto st = runtime_.stats(model_version_)) runtime_stats_ = *st;
 }
 
 Status UpdateEngine::note_desired(const std::optional<std::string>& release) {
@@ -125,6 +150,8 @@ Status UpdateEngine::fail_update(const std::string& reason) {
 Status UpdateEngine::run(const Target& target) {
   State s = state_copy();
   const bool resuming = s.update && s.update->target == target.release;
+  update_started_ = std::chrono::steady_clock::now();
+  downloaded_bytes_ = 0;
   if (!resuming) {
     s.update =
         update_journal::Update{target.release, s.committed, Phase::verifying, Kind::full, 0, {}};
@@ -253,8 +280,11 @@ Status UpdateEngine::download(const Target& target, const release::Release& rel)
     };
     auto options = config_.server_options;
     options.cancel = config_.cancel;
+    const std::uint64_t had =
+        std::min<std::uint64_t>(blob_download::bytes_on_disk(cache, f.sha256), f.length);
     EF_CHECK(blob_download::fetch_blob(http_, url, f.sha256, f.length, cache, options,
                                        config_.download_limits, progress));
+    downloaded_bytes_ += f.length - had;
     done_before += f.length;
     fail_point("blob_downloaded");
   }
@@ -376,6 +406,7 @@ Status UpdateEngine::commit() {
     EF_CHECK(release::record_epoch(config_.data_dir / "trust", rel->epoch));
   }
   if (s.update->from && *s.update->from != target) s.previous = s.update->from;
+  note_outcome(*s.update, "committed");
   s.committed = target;
   s.update.reset();
   s.last_failure.reset();
@@ -420,6 +451,7 @@ Status UpdateEngine::roll_back(const std::string& reason) {
     fs::remove(layout_.current(), ec);  // a first install that failed: nothing to run
   }
   s = state_copy();
+  note_outcome(*s.update, "rolled_back");
   s.failed[target] = reason;
   s.last_failure = "release " + target + " rolled back: " + reason;
   s.update.reset();

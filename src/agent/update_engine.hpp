@@ -67,7 +67,7 @@ class UpdateEngine {
   // The check-in report's update fields: installed/trial release, phase, progress, failure.
   json::Json report() const;
   std::string model_version() const { return model_version_; }
-  // Polls the runtime's health (for the model version in reports).
+  // Polls the runtime's health and figures (model version, frames/s, p99 latency for reports).
   void refresh_runtime_facts();
 
   void set_progress(ProgressFn fn) { progress_ = std::move(fn); }
@@ -101,7 +101,13 @@ class UpdateEngine {
   std::string phase_for_report_ = "idle";
   int percent_for_report_ = 0;
   std::string model_version_;
+  std::optional<runtime_link::Stats> runtime_stats_;
   std::optional<Target> last_target_;
+  // The last update this process finished (committed or rolled back), for reports: what it cost.
+  std::uint64_t downloaded_bytes_ = 0;
+  std::chrono::steady_clock::time_point update_started_{};
+  json::Json last_update_;
+  void note_outcome(const update_journal::Update& u, std::string_view outcome);
 };
 
 }  // namespace ef::agent

@@ -41,6 +41,59 @@ Status copy_count(const json::Json& from, json::Json& to, const char* key, std::
   return {};
 }
 
+Status copy_number(const json::Json& from, json::Json& to, const char* key, double max) {
+  if (!from.contains(key)) return {};
+  const auto& v = from[key];
+  if (v.is_null()) {
+    to[key] = nullptr;
+    return {};
+  }
+  // JSON has no NaN; an overflowing literal (1e999) parses as infinity and fails the range check.
+  if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > max) {
+    return make_error(Errc::invalid_argument, std::string(key) + " must be a number from 0 to " +
+                                                  std::to_string(static_cast<std::int64_t>(max)) +
+                                                  " (or null)");
+  }
+  to[key] = v;
+  return {};
+}
+
+Status copy_word(const json::Json& from, json::Json& to, const char* key,
+                 std::initializer_list<const char*> allowed) {
+  if (!from.contains(key)) return {};
+  const auto& v = from[key];
+  if (v.is_string()) {
+    for (const char* a : allowed) {
+      if (v.get_ref<const std::string&>() == a) {
+        to[key] = v;
+        return {};
+      }
+    }
+  }
+  std::string list;
+  for (const char* a : allowed)
+    list += (list.empty() ? "" : ", ") + std::string(a);
+  return make_error(Errc::invalid_argument, std::string(key) + " must be one of " + list);
+}
+
+// An optional object member: absent (kept as it was), null (cleared) or an object that fill
+// copies checked fields out of.
+template <typename Fill>
+Status copy_object(const json::Json& body, json::Json& out, const char* key, Fill fill) {
+  if (!body.contains(key)) return {};
+  const auto& in = body[key];
+  if (in.is_null()) {
+    out[key] = nullptr;
+    return {};
+  }
+  if (!in.is_object())
+    return make_error(Errc::invalid_argument, std::string(key) + " must be an object");
+  json::Json copy = json::Json::object();
+  if (auto st = fill(in, copy); !st) return std::move(st).error().context(key);
+  out[key] = std::move(copy);
+  return {};
+}
+
 }  // namespace
 
 Result<json::Json> normalize_report(const json::Json& body) {
@@ -81,6 +134,23 @@ Result<json::Json> normalize_report(const json::Json& body) {
     }
     out["hardware"] = hardware;
   }
+  constexpr double kMaxCount = 9007199254740992.0;  // 2^53: exact in a double
+  EF_CHECK(copy_object(body, out, "runtime", [&](const json::Json& in, json::Json& o) -> Status {
+    EF_CHECK(copy_number(in, o, "frames_per_second", 1e6));
+    EF_CHECK(copy_number(in, o, "latency_p99_seconds", 3600));
+    EF_CHECK(copy_number(in, o, "frames_processed", kMaxCount));
+    EF_CHECK(copy_number(in, o, "frames_dropped", kMaxCount));
+    EF_CHECK(copy_number(in, o, "uptime_seconds", kMaxCount));
+    return copy_count(in, o, "restarts", std::int64_t{1} << 53);
+  }));
+  EF_CHECK(
+      copy_object(body, out, "last_update", [&](const json::Json& in, json::Json& o) -> Status {
+        EF_CHECK(copy_string(in, o, "release", 64, false));
+        EF_CHECK(copy_word(in, o, "kind", {"full", "model_swap"}));
+        EF_CHECK(copy_word(in, o, "outcome", {"committed", "rolled_back"}));
+        EF_CHECK(copy_count(in, o, "downloaded_bytes", std::int64_t{1} << 53));
+        return copy_count(in, o, "duration_ms", std::int64_t{1} << 53);
+      }));
   return out;
 }
 
@@ -118,7 +188,8 @@ asio::awaitable<Response> checkin(std::shared_ptr<Services> s, Request& r) {
     wait = std::min(std::chrono::seconds(value), s->settings.max_wait);
   }
   Response refusal;
-  auto body = http::json_object_body(r, &refusal);
+  // Floats: the runtime's figures (frames/s, latency) are measurements.
+  auto body = http::json_object_body(r, &refusal, /*allow_floats=*/true);
   if (!body) co_return done(std::move(refusal));
   auto report = normalize_report(*body);
   if (!report) co_return done(Response::error(400, "bad_report", report.error().message));

@@ -28,7 +28,11 @@ namespace ef::checkin {
 //   agent_version (<= 64), last_failure_reason (string or null, <= 2048),
 //   update: {phase (<= 32, [a-z_]), progress (0-100), release (<= 64)},
 //   hardware: {make, model, serial, cpu (<= 128), memory_bytes, disk_bytes, disk_free_bytes (>=
-//   0)}.
+//   0)},
+//   runtime: {frames_per_second, latency_p99_seconds, frames_processed, frames_dropped,
+//   uptime_seconds (numbers >= 0 or null), restarts (integer)},
+//   last_update: {release, kind (full|model_swap), outcome (committed|rolled_back),
+//   downloaded_bytes, duration_ms}.
 Result<json::Json> normalize_report(const json::Json& body);
 
 struct Settings {

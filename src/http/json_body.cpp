@@ -33,7 +33,7 @@ Response error_response(const Error& error) {
   return Response::error(status_for(error.code), errc_name(error.code), error.message);
 }
 
-Result<json::Json> json_object_body(const Request& request, Response* refusal) {
+Result<json::Json> json_object_body(const Request& request, Response* refusal, bool allow_floats) {
   const auto type = request.header("Content-Type");
   const auto base = type.substr(0, type.find(';'));
   if (!type.empty() && base != "application/json") {
@@ -43,6 +43,7 @@ Result<json::Json> json_object_body(const Request& request, Response* refusal) {
   }
   json::Limits limits;
   limits.max_depth = 16;
+  limits.allow_floats = allow_floats;
   auto parsed = json::parse_strict(request.body, limits);
   if (!parsed) {
     *refusal = Response::error(400, "malformed_json",

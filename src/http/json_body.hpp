@@ -15,9 +15,11 @@ unsigned status_for(Errc code);
 // {"error": {"code": errc_name(code), "message": message}} with status_for(code).
 Response error_response(const Error& error);
 
-// Parses the body as a JSON object (strict: no duplicate keys, depth <= 16). Refuses a
+// Parses the body as a JSON object (strict: no duplicate keys, depth <= 16, no floats unless
+// allowed: bodies that are only read, never signed or hashed, may carry measurements). Refuses a
 // Content-Type other than application/json (415) and anything that is not an object (400); the
 // error is ready to send.
-Result<json::Json> json_object_body(const Request& request, Response* refusal);
+Result<json::Json> json_object_body(const Request& request, Response* refusal,
+                                    bool allow_floats = false);
 
 }  // namespace ef::http

@@ -1,5 +1,7 @@
 #include "inventory/inventory.hpp"
 
+#include <cstdio>
+
 #include "http/json_body.hpp"
 
 namespace ef::inventory {
@@ -26,7 +28,18 @@ const std::vector<std::string>& columns() {
                                                  "last_seen",
                                                  "status",
                                                  "enrollment",
-                                                 "labels"};
+                                                 "labels",
+                                                 "frames_per_second",
+                                                 "latency_p99_ms",
+                                                 "frames_processed",
+                                                 "frames_dropped",
+                                                 "runtime_restarts",
+                                                 "runtime_uptime_seconds",
+                                                 "last_update_release",
+                                                 "last_update_kind",
+                                                 "last_update_outcome",
+                                                 "last_update_downloaded_bytes",
+                                                 "last_update_duration_ms"};
   return names;
 }
 
@@ -38,6 +51,18 @@ std::string text(const json::Json& object, const char* key) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
   return "";
+}
+
+// A reported number with at most `decimals` decimals ("" when absent).
+std::string number(const json::Json& object, const char* key, int decimals, double scale = 1) {
+  if (!object.is_object() || !object.contains(key) || !object[key].is_number()) return "";
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, object[key].get<double>() * scale);
+  return buffer;
+}
+
+json::Json member(const json::Json& report, const char* key) {
+  return report.is_object() && report.contains(key) ? report[key] : json::Json();
 }
 
 std::string csv_field(std::string value) {
@@ -66,10 +91,10 @@ Result<std::vector<std::vector<std::string>>> rows(store::Store& store,
   for (const auto& d : devices) {
     EF_TRY(auto pin, store.assignment(d.id));
     const auto& report = d.report;
-    const json::Json hardware =
-        report.is_object() && report.contains("hardware") ? report["hardware"] : json::Json();
-    const json::Json update =
-        report.is_object() && report.contains("update") ? report["update"] : json::Json();
+    const json::Json hardware = member(report, "hardware");
+    const json::Json update = member(report, "update");
+    const json::Json runtime = member(report, "runtime");
+    const json::Json last_update = member(report, "last_update");
     const auto last_seen = presence.last_seen(d);
     std::string labels;
     for (const auto& [k, v] : d.labels.items()) {
@@ -96,7 +121,18 @@ Result<std::vector<std::vector<std::string>>> rows(store::Store& store,
                    last_seen ? format_utc(*last_seen) : "",
                    device_registry::connectivity(d, last_seen, now, settings.online_window),
                    std::string(store::status_name(d.status)),
-                   labels});
+                   labels,
+                   number(runtime, "frames_per_second", 1),
+                   number(runtime, "latency_p99_seconds", 2, 1000),
+                   number(runtime, "frames_processed", 0),
+                   number(runtime, "frames_dropped", 0),
+                   text(runtime, "restarts"),
+                   number(runtime, "uptime_seconds", 0),
+                   text(last_update, "release"),
+                   text(last_update, "kind"),
+                   text(last_update, "outcome"),
+                   text(last_update, "downloaded_bytes"),
+                   text(last_update, "duration_ms")});
   }
   return out;
 }

@@ -3,6 +3,9 @@
 #include "common/path.hpp"
 #include "json/json.hpp"
 
+#include <charconv>
+#include <cmath>
+#include <map>
 #include <thread>
 
 namespace ef::runtime_link {
@@ -41,6 +44,16 @@ Result<Health> RuntimeLink::health() {
   if (j.contains("release") && j["release"].is_string()) h.release = j["release"];
   if (j.contains("status") && j["status"].is_string())
     h.detail = printable(j["status"].get<std::string>(), 512);
+  // A camera that does not deliver says why: that is what an operator needs in the report.
+  if (j.contains("camera") && j["camera"].is_object()) {
+    const Json& camera = j["camera"];
+    const bool connected = camera.contains("connected") && camera["connected"].is_boolean() &&
+                           camera["connected"].get<bool>();
+    if (!connected && camera.contains("last_error") && camera["last_error"].is_string() &&
+        !camera["last_error"].get_ref<const std::string&>().empty()) {
+      h.detail += " (camera: " + printable(camera["last_error"].get<std::string>(), 512) + ")";
+    }
+  }
   return h;
 }
 
@@ -103,6 +116,111 @@ Result<std::string> RuntimeLink::metrics() {
   if (r.status != 200)
     return make_error(Errc::network, "runtime /metrics answered HTTP " + std::to_string(r.status));
   return std::move(r.body);
+}
+
+Result<Stats> RuntimeLink::stats(const std::string& model_version) {
+  EF_TRY(std::string text, metrics());
+  return parse_stats(text, model_version);
+}
+
+namespace {
+
+// One sample line of the text format: name{label="value",...} value [timestamp]
+struct Sample {
+  std::string_view name;
+  std::map<std::string, std::string, std::less<>> labels;
+  double value = 0;
+};
+
+Result<Sample> parse_sample(std::string_view line) {
+  auto bad = [&](const char* why) {
+    return make_error(Errc::malformed, std::string("runtime metrics line ") + why + ": " +
+                                           printable(std::string(line), 120));
+  };
+  Sample s;
+  std::size_t i = 0;
+  while (i < line.size() && line[i] != '{' && line[i] != ' ')
+    ++i;
+  s.name = line.substr(0, i);
+  if (s.name.empty()) return bad("has no name");
+  if (i < line.size() && line[i] == '{') {
+    ++i;
+    while (i < line.size() && line[i] != '}') {
+      const std::size_t eq = line.find('=', i);
+      if (eq == std::string_view::npos || eq + 1 >= line.size() || line[eq + 1] != '"')
+        return bad("has a broken label");
+      std::string key(line.substr(i, eq - i));
+      std::string value;
+      std::size_t j = eq + 2;
+      for (; j < line.size() && line[j] != '"'; ++j) {
+        if (line[j] == '\\' && j + 1 < line.size()) {
+          ++j;
+          value += line[j] == 'n' ? '\n' : line[j];
+        } else {
+          value += line[j];
+        }
+      }
+      if (j >= line.size()) return bad("has an unterminated label value");
+      s.labels.emplace(std::move(key), std::move(value));
+      i = j + 1;
+      if (i < line.size() && line[i] == ',') ++i;
+    }
+    if (i >= line.size()) return bad("has unterminated labels");
+    ++i;
+  }
+  while (i < line.size() && line[i] == ' ')
+    ++i;
+  std::size_t end = line.find(' ', i);
+  std::string_view number = line.substr(i, end == std::string_view::npos ? end : end - i);
+  if (number == "NaN") {
+    s.value = std::nan("");
+  } else if (number == "+Inf") {
+    s.value = INFINITY;
+  } else {
+    const auto [p, ec] = std::from_chars(number.data(), number.data() + number.size(), s.value);
+    if (number.empty() || ec != std::errc() || p != number.data() + number.size())
+      return bad("has no number");
+  }
+  return s;
+}
+
+double sum_or(std::optional<double> a, double b) {
+  return a.value_or(0) + b;
+}
+
+}  // namespace
+
+Result<Stats> parse_stats(std::string_view exposition, const std::string& model_version) {
+  Stats stats;
+  std::size_t start = 0;
+  while (start < exposition.size()) {
+    std::size_t end = exposition.find('\n', start);
+    if (end == std::string_view::npos) end = exposition.size();
+    std::string_view line = exposition.substr(start, end - start);
+    start = end + 1;
+    if (line.empty() || line.front() == '#') continue;
+    if (!line.starts_with("edgefleet_runtime_frames_") &&
+        !line.starts_with("edgefleet_runtime_uptime_seconds") &&
+        !line.starts_with("edgefleet_runtime_inference_duration_recent_seconds{"))
+      continue;
+    EF_TRY(Sample s, parse_sample(line));
+    if (s.name == "edgefleet_runtime_frames_per_second") {
+      stats.frames_per_second = s.value;
+    } else if (s.name == "edgefleet_runtime_uptime_seconds") {
+      stats.uptime_seconds = s.value;
+    } else if (s.name == "edgefleet_runtime_frames_processed_total") {
+      stats.frames_processed = sum_or(stats.frames_processed, s.value);
+    } else if (s.name == "edgefleet_runtime_frames_dropped_total") {
+      stats.frames_dropped = sum_or(stats.frames_dropped, s.value);
+    } else if (s.name == "edgefleet_runtime_inference_duration_recent_seconds") {
+      auto q = s.labels.find("quantile");
+      auto v = s.labels.find("model_version");
+      if (q != s.labels.end() && q->second == "0.99" && v != s.labels.end() &&
+          v->second == model_version && std::isfinite(s.value))
+        stats.latency_p99_seconds = s.value;
+    }
+  }
+  return stats;
 }
 
 }  // namespace ef::runtime_link

@@ -21,6 +21,20 @@ struct Health {
   std::string detail;  // the runtime's own words, for failure reports
 };
 
+// The few runtime figures the agent carries in its check-in report, so that `edgefleet status`
+// shows a device's throughput without a Prometheus. Telemetry proper goes to Prometheus.
+struct Stats {
+  std::optional<double> frames_per_second;
+  std::optional<double> latency_p99_seconds;  // rolling window, the current model's
+  std::optional<double> frames_processed;     // totals since the runtime started
+  std::optional<double> frames_dropped;
+  std::optional<double> uptime_seconds;  // grows across hot-swaps; restarts reset it
+};
+
+// Reads Stats out of the runtime's Prometheus text exposition. Lines it does not know are skipped;
+// a known series with an unreadable value is an error (it names the line).
+Result<Stats> parse_stats(std::string_view exposition, const std::string& model_version);
+
 class RuntimeLink {
  public:
   explicit RuntimeLink(std::filesystem::path control_socket);
@@ -32,6 +46,8 @@ class RuntimeLink {
                     std::chrono::seconds timeout);
   // The runtime's Prometheus text exposition.
   Result<std::string> metrics();
+  // metrics(), read with parse_stats for the given model version.
+  Result<Stats> stats(const std::string& model_version);
 
  private:
   std::filesystem::path socket_;

@@ -353,7 +353,15 @@ TEST_F(ControlPlaneTest, BadReportsAreRefusedAndStoreNothing) {
        {json::Json{{"agent_version", 5}}, json::Json{{"update", {{"progress", 101}}}},
         json::Json{{"update", {{"phase", "DROP TABLE"}}}}, json::Json{{"hardware", "x"}},
         json::Json{{"installed_release", std::string(100, 'v')}},
-        json::Json{{"hardware", {{"memory_bytes", -1}}}}}) {
+        json::Json{{"hardware", {{"memory_bytes", -1}}}}, json::Json{{"runtime", 5}},
+        json::Json{{"runtime", {{"frames_per_second", "fast"}}}},
+        json::Json{{"runtime", {{"frames_dropped", -1}}}},
+        json::Json{{"runtime", {{"latency_p99_seconds", 1e9}}}},
+        json::Json{{"runtime", {{"restarts", 1.5}}}},
+        json::Json{{"last_update", {{"kind", "sideways"}}}},
+        json::Json{{"last_update", {{"outcome", "maybe"}}}},
+        json::Json{{"last_update", {{"release", 7}}}},
+        json::Json{{"last_update", {{"downloaded_bytes", -5}}}}}) {
     auto r = call("POST", "/api/v1/devices/cam-01/checkin", bad, "", &device);
     EXPECT_EQ(r.status, 400) << bad.dump();
     EXPECT_EQ(error_code(r), "bad_report");
@@ -439,6 +447,45 @@ TEST_F(ControlPlaneTest, InventoryExportsJsonAndSafeCsv) {
   EXPECT_EQ(csv.raw.find(",=HYPERLINK"), std::string::npos);
   EXPECT_NE(csv.raw.find("\"S\"\"1\""), std::string::npos);
   EXPECT_EQ(call("GET", "/api/v1/inventory?format=xml", nullptr, admin_).status, 400);
+}
+
+TEST_F(ControlPlaneTest, InventoryCarriesTheRuntimeFiguresAndTheLastUpdate) {
+  auto device = enrolled_device("cam-01");
+  const json::Json report = {{"installed_release", "1.1.0"},
+                             {"runtime",
+                              {{"frames_per_second", 29.96},
+                               {"latency_p99_seconds", 0.004321},
+                               {"frames_processed", 12345},
+                               {"frames_dropped", 0},
+                               {"uptime_seconds", 61.7},
+                               {"restarts", 1}}},
+                             {"last_update",
+                              {{"release", "1.1.0"},
+                               {"kind", "model_swap"},
+                               {"outcome", "committed"},
+                               {"downloaded_bytes", 1048576},
+                               {"duration_ms", 2345}}}};
+  ASSERT_EQ(call("POST", "/api/v1/devices/cam-01/checkin", report, "", &device).status, 200);
+  auto row = call("GET", "/api/v1/inventory", nullptr, admin_).body["devices"][0];
+  EXPECT_EQ(row["frames_per_second"], "30.0");
+  EXPECT_EQ(row["latency_p99_ms"], "4.32");
+  EXPECT_EQ(row["frames_processed"], "12345");
+  EXPECT_EQ(row["frames_dropped"], "0");
+  EXPECT_EQ(row["runtime_uptime_seconds"], "62");
+  EXPECT_EQ(row["runtime_restarts"], "1");
+  EXPECT_EQ(row["last_update_release"], "1.1.0");
+  EXPECT_EQ(row["last_update_kind"], "model_swap");
+  EXPECT_EQ(row["last_update_outcome"], "committed");
+  EXPECT_EQ(row["last_update_downloaded_bytes"], "1048576");
+  EXPECT_EQ(row["last_update_duration_ms"], "2345");
+
+  // A runtime that stopped reports null: the figures go blank rather than stay stale.
+  ASSERT_EQ(
+      call("POST", "/api/v1/devices/cam-01/checkin", {{"runtime", nullptr}}, "", &device).status,
+      200);
+  row = call("GET", "/api/v1/inventory", nullptr, admin_).body["devices"][0];
+  EXPECT_EQ(row["frames_per_second"], "");
+  EXPECT_EQ(row["last_update_kind"], "model_swap");
 }
 
 TEST_F(ControlPlaneTest, ServesItsOpenApiDocumentAndMetrics) {

@@ -17,6 +17,7 @@
 #include <regex>
 #include <thread>
 
+#include "bootstrap/bootstrap.hpp"
 #include "common/fs.hpp"
 #include "fetch/fetch.hpp"
 #include "http_client/http_client.hpp"
@@ -270,6 +271,72 @@ TEST_F(ServerE2E, EnrolCheckInLongPollPublishFetchAndRevoke) {
   EXPECT_EQ(checkin(device, "cam-01").status, 403);
   auto shown = cli("device show cam-01");
   EXPECT_NE(shown.out.find("\"revoked\""), std::string::npos);
+}
+
+// What the demo and an operator use to provision devices and follow a rollout.
+TEST_F(ServerE2E, BootstrapFolderStatusAndWait) {
+  ASSERT_EQ(cli("device add cam-01 --site plant-a").exit_code, 0);
+  ASSERT_EQ(cli("device add cam-02 --site plant-a").exit_code, 0);
+
+  // The bootstrap folder is complete, loads with the agent's own reader, and holds a token that
+  // enrols (the one `device add` printed is void now).
+  auto boot = cli("device bootstrap cam-01 --out " + d("boot-01"));
+  ASSERT_EQ(boot.exit_code, 0) << boot.err;
+  auto loaded = bootstrap::load(dir_ / "boot-01", true);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->device_id, "cam-01");
+  EXPECT_EQ(loaded->server_url, url_);
+  EXPECT_EQ(fs::status(dir_ / "boot-01/enrollment-token").permissions() & fs::perms::others_read,
+            fs::perms::none);
+  auto device = enrol("cam-01", loaded->enrollment_token);
+  // An existing folder is never overwritten; an unknown device gets no folder.
+  auto again = cli("device bootstrap cam-01 --out " + d("boot-01"));
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("exists"), std::string::npos) << again.err;
+  EXPECT_EQ(read_file(dir_ / "boot-01/enrollment-token", 1000)->substr(0, 4), "eet_");
+  EXPECT_NE(cli("device bootstrap cam-09 --out " + d("boot-09")).exit_code, 0);
+  EXPECT_FALSE(fs::exists(dir_ / "boot-09"));
+
+  // status shows what the device reported.
+  ASSERT_EQ(checkin(device, "cam-01", "", 0,
+                    {{"installed_release", "1.0.0"},
+                     {"model_version", "ae-1"},
+                     {"runtime", {{"frames_per_second", 29.9}, {"latency_p99_seconds", 0.0042}}}})
+                .status,
+            200);
+  auto status = cli("status");
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("cam-01"), std::string::npos);
+  EXPECT_NE(status.out.find("29.9"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("4.20"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("not enrolled"), std::string::npos) << status.out;  // cam-02
+
+  // wait: done at once for what holds; a timeout names who is pending; a rollback fails at once.
+  auto done = cli("wait --release 1.0.0 cam-01 --timeout 5");
+  EXPECT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_NE(done.out.find("cam-01: runs 1.0.0"), std::string::npos) << done.out;
+  auto pending = cli("wait --release 1.0.0 --timeout 1");  // cam-02 never reported
+  EXPECT_NE(pending.exit_code, 0);
+  EXPECT_NE(pending.err.find("timed out after 1 s; still waiting for cam-02"), std::string::npos)
+      << pending.err;
+  EXPECT_NE(cli("wait --online --timeout 1").exit_code, 0);
+  ASSERT_EQ(checkin(device, "cam-01", "", 0,
+                    {{"last_failure_reason", "release 1.1.0 rolled back: camera down"},
+                     {"last_update", {{"release", "1.1.0"}, {"outcome", "rolled_back"}}}})
+                .status,
+            200);
+  const auto start = std::chrono::steady_clock::now();
+  auto failed = cli("wait --release 1.1.0 cam-01 --timeout 60");
+  EXPECT_NE(failed.exit_code, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
+  EXPECT_NE(failed.err.find("cam-01 did not take release 1.1.0: release 1.1.0 rolled back: camera "
+                            "down"),
+            std::string::npos)
+      << failed.err;
+  auto rolled = cli("wait --rolled-back 1.1.0 cam-01 --timeout 5");
+  EXPECT_EQ(rolled.exit_code, 0) << rolled.err;
+  EXPECT_NE(cli("wait --release 1.0.0 --rolled-back 1.1.0").exit_code, 0);
+  EXPECT_NE(cli("wait --release 1.0.0 cam-77 --timeout 1").exit_code, 0);
 }
 
 TEST_F(ServerE2E, HostilePublishesAndBlobRequestsChangeNothing) {

@@ -13,8 +13,12 @@ namespace {
 
 using Value = std::variant<std::nullptr_t, std::int64_t, std::string_view>;
 
-std::int64_t seconds(UtcTime t) { return t.time_since_epoch().count(); }
-UtcTime from_seconds(std::int64_t s) { return UtcTime(std::chrono::seconds(s)); }
+std::int64_t seconds(UtcTime t) {
+  return t.time_since_epoch().count();
+}
+UtcTime from_seconds(std::int64_t s) {
+  return UtcTime(std::chrono::seconds(s));
+}
 
 // One prepared statement, reset after each use.
 class Statement {
@@ -34,7 +38,8 @@ class Statement {
         rc = sqlite3_bind_int64(stmt_, index, *i);
       } else {
         const auto s = std::get<std::string_view>(v);
-        rc = sqlite3_bind_text(stmt_, index, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+        rc =
+            sqlite3_bind_text(stmt_, index, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
       }
       if (rc != SQLITE_OK) return error("binding a value");
       ++index;
@@ -55,9 +60,10 @@ class Statement {
 
   std::string text(int column) const {
     const auto* p = sqlite3_column_text(stmt_, column);
-    return p == nullptr ? std::string()
-                        : std::string(reinterpret_cast<const char*>(p),
-                                      static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+    return p == nullptr
+               ? std::string()
+               : std::string(reinterpret_cast<const char*>(p),
+                             static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
   }
   std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
   bool null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
@@ -83,7 +89,8 @@ struct ResetOnExit {
 
 json::Json parse_json_column(const std::string& text) {
   if (text.empty()) return nullptr;
-  auto parsed = json::parse_strict(text);
+  // Columns hold what the store wrote; device reports carry measurements (floats).
+  auto parsed = json::parse_strict(text, {.allow_floats = true});
   return parsed ? std::move(*parsed) : json::Json(nullptr);
 }
 
@@ -100,9 +107,10 @@ class SqliteStore : public Store {
     EF_CHECK(exec("PRAGMA synchronous=FULL"));
     EF_CHECK(exec("PRAGMA foreign_keys=ON"));
     EF_CHECK(exec("PRAGMA busy_timeout=5000"));
-    EF_CHECK(exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                  "applied_at INTEGER NOT NULL)"));
-    EF_TRY(Statement& current, prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+    EF_CHECK(
+        exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+             "applied_at INTEGER NOT NULL)"));
+    EF_TRY(Statement & current, prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
     EF_TRY(bool row, current.step());
     const std::int64_t have = row ? current.integer(0) : 0;
     current.reset();
@@ -116,7 +124,8 @@ class SqliteStore : public Store {
     for (std::size_t n = static_cast<std::size_t>(have) + 1; n <= all.size(); ++n) {
       EF_CHECK(in_transaction([&]() -> Status {
         EF_CHECK(exec(std::string(all[n - 1])));
-        EF_TRY(Statement& record, prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)"));
+        EF_TRY(Statement & record,
+               prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)"));
         EF_CHECK(record.bind({static_cast<std::int64_t>(n), seconds(utc_now())}));
         EF_TRY(bool unused, record.step());
         (void)unused;
@@ -154,10 +163,12 @@ class SqliteStore : public Store {
   }
 
   Status add_device(const Device& d) override {
-    EF_TRY(Statement& s, prepare("INSERT INTO devices (id, site, cell, location, labels, status, created_at) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    EF_TRY(Statement & s,
+           prepare("INSERT INTO devices (id, site, cell, location, labels, status, created_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?)"));
     const std::string labels = d.labels.dump();
-    EF_CHECK(s.bind({d.id, d.site, d.cell, d.location, labels, status_name(d.status), seconds(d.created_at)}));
+    EF_CHECK(s.bind(
+        {d.id, d.site, d.cell, d.location, labels, status_name(d.status), seconds(d.created_at)}));
     auto done = s.step();
     if (!done && done.error().code == Errc::exists) {
       return make_error(Errc::exists, "device " + d.id + " already exists");
@@ -190,7 +201,8 @@ class SqliteStore : public Store {
   }
 
   Result<Device> device(std::string_view id) override {
-    EF_TRY(Statement& s, prepare(std::string("SELECT ") + kDeviceColumns + " FROM devices WHERE id = ?"));
+    EF_TRY(Statement & s,
+           prepare(std::string("SELECT ") + kDeviceColumns + " FROM devices WHERE id = ?"));
     ResetOnExit reset{s};
     EF_CHECK(s.bind({id}));
     EF_TRY(bool row, s.step());
@@ -199,9 +211,10 @@ class SqliteStore : public Store {
   }
 
   Result<std::vector<Device>> devices(const DeviceFilter& f) override {
-    EF_TRY(Statement& s, prepare(std::string("SELECT ") + kDeviceColumns +
-                            " FROM devices WHERE (?1 IS NULL OR site = ?1) AND (?2 IS NULL OR cell = ?2) "
-                            "AND (?3 IS NULL OR status = ?3) ORDER BY id"));
+    EF_TRY(Statement & s,
+           prepare(std::string("SELECT ") + kDeviceColumns +
+                   " FROM devices WHERE (?1 IS NULL OR site = ?1) AND (?2 IS NULL OR cell = ?2) "
+                   "AND (?3 IS NULL OR status = ?3) ORDER BY id"));
     ResetOnExit reset{s};
     const std::string status = f.status ? std::string(status_name(*f.status)) : "";
     EF_CHECK(s.bind({f.site ? Value(std::string_view(*f.site)) : Value(nullptr),
@@ -217,7 +230,8 @@ class SqliteStore : public Store {
   }
 
   Status update_device_details(const Device& d) override {
-    EF_TRY(Statement& s, prepare("UPDATE devices SET site = ?, cell = ?, location = ?, labels = ? WHERE id = ?"));
+    EF_TRY(Statement & s,
+           prepare("UPDATE devices SET site = ?, cell = ?, location = ?, labels = ? WHERE id = ?"));
     const std::string labels = d.labels.dump();
     EF_CHECK(s.bind({d.site, d.cell, d.location, labels, d.id}));
     return run_one(s, "device " + d.id);
@@ -225,18 +239,21 @@ class SqliteStore : public Store {
 
   Status revoke_device(std::string_view id, UtcTime at) override {
     return in_transaction([&]() -> Status {
-      EF_TRY(Statement& s, prepare("UPDATE devices SET status = 'revoked', revoked_at = ? WHERE id = ?"));
+      EF_TRY(Statement & s,
+             prepare("UPDATE devices SET status = 'revoked', revoked_at = ? WHERE id = ?"));
       EF_CHECK(s.bind({seconds(at), id}));
       EF_CHECK(run_one(s, "device " + std::string(id)));
       // Its unused enrolment tokens die with it.
-      EF_TRY(Statement& t, prepare("DELETE FROM enrollment_tokens WHERE device_id = ? AND used_at IS NULL"));
+      EF_TRY(Statement & t,
+             prepare("DELETE FROM enrollment_tokens WHERE device_id = ? AND used_at IS NULL"));
       EF_CHECK(t.bind({id}));
       return run(t);
     });
   }
 
   Status save_report(std::string_view id, const json::Json& report, UtcTime at) override {
-    EF_TRY(Statement& s, prepare("UPDATE devices SET report = ?, report_at = ?, last_seen = ? WHERE id = ?"));
+    EF_TRY(Statement & s,
+           prepare("UPDATE devices SET report = ?, report_at = ?, last_seen = ? WHERE id = ?"));
     const std::string text = report.dump(-1, ' ', false, json::Json::error_handler_t::replace);
     EF_CHECK(s.bind({text, seconds(at), seconds(at), id}));
     return run_one(s, "device " + std::string(id));
@@ -245,7 +262,8 @@ class SqliteStore : public Store {
   Status save_last_seen(const std::vector<std::pair<std::string, UtcTime>>& seen) override {
     if (seen.empty()) return {};
     return in_transaction([&]() -> Status {
-      EF_TRY(Statement& s, prepare("UPDATE devices SET last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE id = ?"));
+      EF_TRY(Statement & s,
+             prepare("UPDATE devices SET last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE id = ?"));
       for (const auto& [id, at] : seen) {
         EF_CHECK(s.bind({seconds(at), id}));
         EF_CHECK(run(s));
@@ -256,39 +274,42 @@ class SqliteStore : public Store {
 
   Status add_enrollment_token(const EnrollmentToken& t) override {
     return in_transaction([&]() -> Status {
-      EF_TRY(Statement& drop, prepare("DELETE FROM enrollment_tokens WHERE device_id = ? AND used_at IS NULL"));
+      EF_TRY(Statement & drop,
+             prepare("DELETE FROM enrollment_tokens WHERE device_id = ? AND used_at IS NULL"));
       EF_CHECK(drop.bind({t.device_id}));
       EF_CHECK(run(drop));
-      EF_TRY(Statement& s, prepare("INSERT INTO enrollment_tokens (hash, device_id, created_at, expires_at) "
-                              "VALUES (?, ?, ?, ?)"));
+      EF_TRY(Statement & s,
+             prepare("INSERT INTO enrollment_tokens (hash, device_id, created_at, expires_at) "
+                     "VALUES (?, ?, ?, ?)"));
       EF_CHECK(s.bind({t.hash, t.device_id, seconds(t.created_at), seconds(t.expires_at)}));
       return run(s);
     });
   }
 
   Result<EnrollmentToken> enrollment_token(std::string_view hash) override {
-    EF_TRY(Statement& s, prepare("SELECT hash, device_id, created_at, expires_at, used_at FROM "
-                            "enrollment_tokens WHERE hash = ?"));
+    EF_TRY(Statement & s, prepare("SELECT hash, device_id, created_at, expires_at, used_at FROM "
+                                  "enrollment_tokens WHERE hash = ?"));
     ResetOnExit reset{s};
     EF_CHECK(s.bind({hash}));
     EF_TRY(bool row, s.step());
     if (!row) return make_error(Errc::not_found, "unknown enrollment token");
-    return EnrollmentToken{s.text(0), s.text(1), from_seconds(s.integer(2)), from_seconds(s.integer(3)),
-                           s.opt_time(4)};
+    return EnrollmentToken{s.text(0), s.text(1), from_seconds(s.integer(2)),
+                           from_seconds(s.integer(3)), s.opt_time(4)};
   }
 
   Status complete_enrollment(std::string_view token_hash, const CertificateRecord& cert,
                              UtcTime at) override {
     return in_transaction([&]() -> Status {
-      EF_TRY(Statement& use, prepare("UPDATE enrollment_tokens SET used_at = ? WHERE hash = ? AND "
-                                "device_id = ? AND used_at IS NULL"));
+      EF_TRY(Statement & use, prepare("UPDATE enrollment_tokens SET used_at = ? WHERE hash = ? AND "
+                                      "device_id = ? AND used_at IS NULL"));
       EF_CHECK(use.bind({seconds(at), token_hash, cert.device_id}));
       EF_CHECK(run(use));
       if (sqlite3_changes(db_) != 1) {
         return make_error(Errc::exists, "the enrollment token has already been used");
       }
-      EF_TRY(Statement& dev, prepare("UPDATE devices SET status = 'active', enrolled_at = ? WHERE id = ? "
-                                "AND status != 'revoked'"));
+      EF_TRY(Statement & dev,
+             prepare("UPDATE devices SET status = 'active', enrolled_at = ? WHERE id = ? "
+                     "AND status != 'revoked'"));
       EF_CHECK(dev.bind({seconds(at), cert.device_id}));
       EF_CHECK(run_one(dev, "active device " + cert.device_id));
       return add_certificate(cert);
@@ -297,35 +318,39 @@ class SqliteStore : public Store {
 
   Status add_certificate(const CertificateRecord& c) override {
     return in_transaction([&]() -> Status {
-      EF_TRY(Statement& s, prepare("INSERT INTO certificates (serial, device_id, sha256, not_before, "
-                              "not_after, issued_at) VALUES (?, ?, ?, ?, ?, ?)"));
+      EF_TRY(Statement & s,
+             prepare("INSERT INTO certificates (serial, device_id, sha256, not_before, "
+                     "not_after, issued_at) VALUES (?, ?, ?, ?, ?, ?)"));
       EF_CHECK(s.bind({c.serial_hex, c.device_id, c.sha256_hex, seconds(c.not_before),
                        seconds(c.not_after), seconds(c.issued_at)}));
       EF_CHECK(run(s));
-      EF_TRY(Statement& d, prepare("UPDATE devices SET cert_serial = ?, cert_not_after = ? WHERE id = ?"));
+      EF_TRY(Statement & d,
+             prepare("UPDATE devices SET cert_serial = ?, cert_not_after = ? WHERE id = ?"));
       EF_CHECK(d.bind({c.serial_hex, seconds(c.not_after), c.device_id}));
       return run_one(d, "device " + c.device_id);
     });
   }
 
   Status set_assignment(const Assignment& a) override {
-    EF_TRY(Statement& s, prepare("INSERT INTO assignments (device_id, release, assigned_at, assigned_by) "
-                            "VALUES (?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
-                            "release = excluded.release, assigned_at = excluded.assigned_at, "
-                            "assigned_by = excluded.assigned_by"));
+    EF_TRY(Statement & s,
+           prepare("INSERT INTO assignments (device_id, release, assigned_at, assigned_by) "
+                   "VALUES (?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
+                   "release = excluded.release, assigned_at = excluded.assigned_at, "
+                   "assigned_by = excluded.assigned_by"));
     EF_CHECK(s.bind({a.device_id, a.release, seconds(a.assigned_at), a.assigned_by}));
     return run(s);
   }
 
   Status clear_assignment(std::string_view device_id) override {
-    EF_TRY(Statement& s, prepare("DELETE FROM assignments WHERE device_id = ?"));
+    EF_TRY(Statement & s, prepare("DELETE FROM assignments WHERE device_id = ?"));
     EF_CHECK(s.bind({device_id}));
     return run(s);
   }
 
   Result<std::optional<Assignment>> assignment(std::string_view device_id) override {
-    EF_TRY(Statement& s, prepare("SELECT device_id, release, assigned_at, assigned_by FROM assignments "
-                            "WHERE device_id = ?"));
+    EF_TRY(Statement & s,
+           prepare("SELECT device_id, release, assigned_at, assigned_by FROM assignments "
+                   "WHERE device_id = ?"));
     ResetOnExit reset{s};
     EF_CHECK(s.bind({device_id}));
     EF_TRY(bool row, s.step());
@@ -335,8 +360,9 @@ class SqliteStore : public Store {
   }
 
   Status add_release(const ReleaseRecord& r) override {
-    EF_TRY(Statement& s, prepare("INSERT INTO releases (version, targets_version, epoch, bytes, files, "
-                            "published_at, published_by) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    EF_TRY(Statement & s,
+           prepare("INSERT INTO releases (version, targets_version, epoch, bytes, files, "
+                   "published_at, published_by) VALUES (?, ?, ?, ?, ?, ?, ?)"));
     EF_CHECK(s.bind({r.version, r.targets_version, r.epoch, static_cast<std::int64_t>(r.bytes),
                      static_cast<std::int64_t>(r.files), seconds(r.published_at), r.published_by}));
     auto done = s.step();
@@ -357,8 +383,9 @@ class SqliteStore : public Store {
   }
 
   Result<std::vector<ReleaseRecord>> releases() override {
-    EF_TRY(Statement& s, prepare("SELECT version, targets_version, epoch, bytes, files, published_at, "
-                            "published_by FROM releases ORDER BY published_at, version"));
+    EF_TRY(Statement & s,
+           prepare("SELECT version, targets_version, epoch, bytes, files, published_at, "
+                   "published_by FROM releases ORDER BY published_at, version"));
     ResetOnExit reset{s};
     EF_CHECK(s.bind({}));
     std::vector<ReleaseRecord> out;
@@ -371,8 +398,9 @@ class SqliteStore : public Store {
   }
 
   Result<std::optional<ReleaseRecord>> release(std::string_view version) override {
-    EF_TRY(Statement& s, prepare("SELECT version, targets_version, epoch, bytes, files, published_at, "
-                            "published_by FROM releases WHERE version = ?"));
+    EF_TRY(Statement & s,
+           prepare("SELECT version, targets_version, epoch, bytes, files, published_at, "
+                   "published_by FROM releases WHERE version = ?"));
     ResetOnExit reset{s};
     EF_CHECK(s.bind({version}));
     EF_TRY(bool row, s.step());
@@ -381,20 +409,26 @@ class SqliteStore : public Store {
   }
 
   Status add_operator_token(const OperatorToken& t) override {
-    EF_TRY(Statement& s, prepare("INSERT INTO operator_tokens (id, name, role, hash, created_at) VALUES "
-                            "(?, ?, ?, ?, ?)"));
+    EF_TRY(Statement & s,
+           prepare("INSERT INTO operator_tokens (id, name, role, hash, created_at) VALUES "
+                   "(?, ?, ?, ?, ?)"));
     EF_CHECK(s.bind({t.id, t.name, role_name(t.role), t.hash, seconds(t.created_at)}));
     return run(s);
   }
 
   static OperatorToken read_token(const Statement& s) {
-    return OperatorToken{s.text(0), s.text(1), role_from_name(s.text(2)).value(), s.text(3),
-                         from_seconds(s.integer(4)), s.opt_time(5)};
+    return OperatorToken{s.text(0),
+                         s.text(1),
+                         role_from_name(s.text(2)).value(),
+                         s.text(3),
+                         from_seconds(s.integer(4)),
+                         s.opt_time(5)};
   }
 
   Result<std::optional<OperatorToken>> operator_token_by_hash(std::string_view hash) override {
-    EF_TRY(Statement& s, prepare("SELECT id, name, role, hash, created_at, revoked_at FROM operator_tokens "
-                            "WHERE hash = ?"));
+    EF_TRY(Statement & s,
+           prepare("SELECT id, name, role, hash, created_at, revoked_at FROM operator_tokens "
+                   "WHERE hash = ?"));
     ResetOnExit reset{s};
     EF_CHECK(s.bind({hash}));
     EF_TRY(bool row, s.step());
@@ -403,8 +437,9 @@ class SqliteStore : public Store {
   }
 
   Result<std::vector<OperatorToken>> operator_tokens() override {
-    EF_TRY(Statement& s, prepare("SELECT id, name, role, hash, created_at, revoked_at FROM operator_tokens "
-                            "ORDER BY created_at, id"));
+    EF_TRY(Statement & s,
+           prepare("SELECT id, name, role, hash, created_at, revoked_at FROM operator_tokens "
+                   "ORDER BY created_at, id"));
     ResetOnExit reset{s};
     EF_CHECK(s.bind({}));
     std::vector<OperatorToken> out;
@@ -417,22 +452,27 @@ class SqliteStore : public Store {
   }
 
   Status revoke_operator_token(std::string_view id, UtcTime at) override {
-    EF_TRY(Statement& s, prepare("UPDATE operator_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"));
+    EF_TRY(
+        Statement & s,
+        prepare("UPDATE operator_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"));
     EF_CHECK(s.bind({seconds(at), id}));
     return run_one(s, "active operator token " + std::string(id));
   }
 
   Status append_audit(const AuditEntry& e) override {
-    EF_TRY(Statement& s, prepare("INSERT INTO audit_log (at, actor, action, target, source, details) VALUES "
-                            "(?, ?, ?, ?, ?, ?)"));
-    const std::string details = e.details.dump(-1, ' ', false, json::Json::error_handler_t::replace);
+    EF_TRY(Statement & s,
+           prepare("INSERT INTO audit_log (at, actor, action, target, source, details) VALUES "
+                   "(?, ?, ?, ?, ?, ?)"));
+    const std::string details =
+        e.details.dump(-1, ' ', false, json::Json::error_handler_t::replace);
     EF_CHECK(s.bind({seconds(e.at), e.actor, e.action, e.target, e.source, details}));
     return run(s);
   }
 
   Result<std::vector<AuditEntry>> audit(std::int64_t after, std::size_t limit) override {
-    EF_TRY(Statement& s, prepare("SELECT seq, at, actor, action, target, source, details FROM audit_log "
-                            "WHERE seq > ? ORDER BY seq LIMIT ?"));
+    EF_TRY(Statement & s,
+           prepare("SELECT seq, at, actor, action, target, source, details FROM audit_log "
+                   "WHERE seq > ? ORDER BY seq LIMIT ?"));
     ResetOnExit reset{s};
     EF_CHECK(s.bind({after, static_cast<std::int64_t>(limit)}));
     std::vector<AuditEntry> out;
@@ -467,7 +507,8 @@ class SqliteStore : public Store {
     auto it = statements_.find(sql);
     if (it != statements_.end()) return it->second.get();
     sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) !=
+        SQLITE_OK) {
       return make_error(Errc::internal, std::string("bad SQL: ") + sqlite3_errmsg(db_));
     }
     auto [pos, inserted] = statements_.emplace(sql, std::make_unique<Statement>(db_, stmt));
@@ -500,12 +541,14 @@ class SqliteStore : public Store {
 
 }  // namespace
 
-int sqlite_schema_version() { return static_cast<int>(detail::migrations().size()); }
+int sqlite_schema_version() {
+  return static_cast<int>(detail::migrations().size());
+}
 
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& path) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close_v2(db);
