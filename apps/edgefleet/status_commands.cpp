@@ -225,7 +225,7 @@ void add_wait(CLI::App& app) {
         fail("wait: timed out after " + std::to_string(static_cast<long>(timeout)) +
              " s; still waiting for " + list);
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   });
 }
