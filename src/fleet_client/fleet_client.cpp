@@ -90,7 +90,7 @@ Result<Reply> Client::send(std::string_view method, std::string_view path, std::
   options.max_body_bytes = 256 * 1024 * 1024;
   const std::string url = settings_.server + std::string(path);
   auto response = http_.request(method, url, body, content_type, options);
-  if (!response) return std::move(response).error().context(std::string(method) + " " + url);
+  if (!response) return std::move(response).error();  // it names the method and URL already
   Reply reply{response->status, std::move(response->body), std::move(response->headers), nullptr};
   if (!reply.body.empty() && (reply.body.front() == '{' || reply.body.front() == '[')) {
     if (auto parsed = json::parse_strict(reply.body)) reply.json = std::move(*parsed);

@@ -172,7 +172,8 @@ struct HttpClient::Impl {
 
     const CURLcode rc = curl_easy_perform(curl);
     curl_slist_free_all(headers);
-    if (transfer.sink_error) return std::move(*transfer.sink_error).context("GET " + url);
+    if (transfer.sink_error)
+      return std::move(*transfer.sink_error).context(std::string(method) + " " + url);
     if (transfer.cancelled)
       return make_error(Errc::timeout, std::string(method) + " " + url + ": cancelled");
     if (rc != CURLE_OK) {

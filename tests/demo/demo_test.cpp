@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -101,6 +102,45 @@ TEST(Demo, RefusesAPortInUse) {
   EXPECT_NE(run.err.find("port " + port + " on 127.0.0.1 is already in use"), std::string::npos)
       << run.err;
   EXPECT_FALSE(fs::exists(dir / "pids"));
+  fs::remove_all(dir);
+}
+
+// A device whose enrolment is refused: the demo names it and the server's reason at once (not at
+// the 60 s deadline), stops everything it started and exits non-zero.
+TEST(Demo, NamesADeviceThatFailsToEnrol) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("edgefleet-demo-enrol-" + std::to_string(::getpid()));
+  const auto start = std::chrono::steady_clock::now();
+  auto run =
+      testing::run_command("EDGEFLEET_DEMO_WRONG_TOKEN=cam-02 " + std::string(EF_SOURCE_DIR) +
+                           "/scripts/demo --devices 2 --no-setup --quick --port 0 --dir " +
+                           dir.string() + " --build " + EF_BINARY_DIR);
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(50));
+  EXPECT_NE(run.err.find("step '3."), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("cam-02 did not enrol"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("unknown enrollment token"), std::string::npos) << run.err;
+  std::ifstream pids(dir / "pids");
+  for (pid_t pid; pids >> pid;)
+    EXPECT_NE(::kill(pid, 0), 0) << "process " << pid << " still runs";
+  fs::remove_all(dir);
+}
+
+// An update step past its deadline: the demo names the step and the devices still waited for.
+TEST(Demo, NamesAStepPastItsDeadline) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("edgefleet-demo-deadline-" + std::to_string(::getpid()));
+  auto run = testing::run_command(std::string(EF_SOURCE_DIR) +
+                                  "/scripts/demo --devices 1 --no-setup --quick --port 0 "
+                                  "--stage-timeout 0 --dir " +
+                                  dir.string() + " --build " + EF_BINARY_DIR);
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("step '4."), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("still waiting for cam-01"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("release 1.0.0 did not reach every device"), std::string::npos) << run.err;
+  std::ifstream pids(dir / "pids");
+  for (pid_t pid; pids >> pid;)
+    EXPECT_NE(::kill(pid, 0), 0) << "process " << pid << " still runs";
   fs::remove_all(dir);
 }
 
