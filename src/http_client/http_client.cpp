@@ -133,6 +133,10 @@ struct HttpClient::Impl {
     if (!options.unix_socket.empty()) {
       curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, options.unix_socket.c_str());
     }
+    // curl's own words ("CONNECT tunnel failed, response 403", "SSL certificate problem: ...")
+    // say far more to whoever reads the log than the error code's generic text.
+    char error_detail[CURL_ERROR_SIZE] = {0};
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_detail);
     if (!options.tls.ca_file.empty())
       curl_easy_setopt(curl, CURLOPT_CAINFO, options.tls.ca_file.c_str());
     if (!options.tls.cert_file.empty()) {
@@ -180,7 +184,8 @@ struct HttpClient::Impl {
       Errc code = Errc::network;
       if (rc == CURLE_OPERATION_TIMEDOUT) code = Errc::timeout;
       if (rc == CURLE_FILESIZE_EXCEEDED) code = Errc::too_large;
-      return make_error(code, std::string(method) + " " + url + ": " + curl_easy_strerror(rc));
+      return make_error(code, std::string(method) + " " + url + ": " +
+                                  (error_detail[0] != 0 ? error_detail : curl_easy_strerror(rc)));
     }
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
     return response;

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/fs.hpp"
+#include "connect_proxy.hpp"
 #include "crypto/hash.hpp"
 #include "fake_release.hpp"
 #include "fleet_processes.hpp"
@@ -158,6 +159,30 @@ TEST_F(AgentFleet, EnrolsUpdatesRollsBackAndReportsToTheServer) {
   ASSERT_EQ(inventory.exit_code, 0) << inventory.err;
   EXPECT_NE(inventory.out.find("cam-01"), std::string::npos);
   EXPECT_NE(inventory.out.find("1.0.0"), std::string::npos);
+}
+
+// A plant whose devices reach the control plane only through an HTTPS proxy: given HTTPS_PROXY,
+// the agent enrols, checks in and downloads through CONNECT tunnels to the server and nowhere
+// else, and the update completes as it would directly.
+TEST_F(AgentFleet, GoesThroughTheHttpsProxyItIsGiven) {
+  testing::ConnectProxy proxy;
+  publish("1.0.0", {});
+  fleet_->add_device("cam-p");
+  start("cam-p", {{"HTTPS_PROXY", proxy.url()},
+                  {"https_proxy", proxy.url()},
+                  {"NO_PROXY", ""},
+                  {"no_proxy", ""}});
+  assign("1.0.0", "cam-p");
+  auto r = report_when("cam-p", [](const Json& r) { return settled_on(r, "1.0.0"); });
+  ASSERT_TRUE(settled_on(r["report"], "1.0.0")) << r.dump() << agent_log("cam-p");
+  expect_complete("cam-p", "1.0.0");
+
+  // The server's API is addressed as 127.0.0.1, its release repository as localhost.
+  const std::string port = fleet_->url().substr(fleet_->url().rfind(':') + 1);
+  const auto tunnels = proxy.tunnels();
+  ASSERT_FALSE(tunnels.empty()) << agent_log("cam-p");
+  for (const auto& t : tunnels)
+    EXPECT_TRUE(t == "127.0.0.1:" + port || t == "localhost:" + port) << t;
 }
 
 TEST_F(AgentFleet, ADownloadInterruptedByAKillResumesAfterRestart) {

@@ -1,7 +1,9 @@
 #include "http_client/http_client.hpp"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include "connect_proxy.hpp"
 #include "test_http_server.hpp"
 
 namespace ef::http_client {
@@ -132,6 +134,30 @@ TEST(HttpClient, ConnectionRefusedIsANetworkError) {
   auto res = client.get("http://127.0.0.1:" + std::to_string(port) + "/");
   ASSERT_FALSE(res);
   EXPECT_EQ(res.error().code, Errc::network);
+}
+
+// Sets an environment variable for one scope; the client reads proxies from the environment.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() { ::unsetenv(name_); }
+
+ private:
+  const char* name_;
+};
+
+TEST(HttpClient, AProxyRefusalIsReportedInTheProxysWords) {
+  ef::testing::ConnectProxy proxy;  // refuses anything but loopback with 403
+  ScopedEnv upper("HTTPS_PROXY", proxy.url()), lower("https_proxy", proxy.url());
+  ScopedEnv no_upper("NO_PROXY", ""), no_lower("no_proxy", "");
+  HttpClient client;
+  auto res = client.get("https://control.plant.invalid:8443/healthz");
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().code, Errc::network);
+  EXPECT_NE(res.error().message.find("403"), std::string::npos) << res.error().message;
+  EXPECT_TRUE(proxy.tunnels().empty());
 }
 
 TEST(UrlEncode, QuotesEverythingButUnreserved) {

@@ -31,9 +31,12 @@ std::string slurp(const fs::path& p) {
 }  // namespace
 
 pid_t spawn(const ProcessOptions& o) {
+  // o.env overrides the parent's variables: getenv() returns the first of two equal names.
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e)
-    env_strings.emplace_back(*e);
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    if (!o.env.contains(entry.substr(0, entry.find('=')))) env_strings.push_back(entry);
+  }
   for (const auto& [k, v] : o.env)
     env_strings.push_back(k + "=" + v);
   std::vector<char*> envp, argv;
