@@ -204,6 +204,12 @@ asio::awaitable<Response> checkin(std::shared_ptr<Services> s, Request& r) {
       co_return done(http::error_response(saved.error()));
   }
   s->presence.seen(id, now);
+  // Nothing parsed is needed while the request waits; an idle device should cost only its
+  // connection (bench/server measures the memory of parked long-polls).
+  merged = json::Json();
+  *report = json::Json();
+  *body = json::Json();
+  who.emplace<Response>();
 
   const std::string known(r.header("If-None-Match"));
   auto doc = desired_state::desired_for(s->store, id, s->urls);

@@ -404,6 +404,8 @@ asio::awaitable<bool> Connection::serve_one() {
     }
   }
 
+  // A handler may hold the request for long (a check-in long-poll): no read buffer meanwhile.
+  if (buffer.empty()) std::string().swap(buffer);
   Response response;
   try {
     response = co_await route.handler(request);

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -90,12 +91,15 @@ Fleet::~Fleet() {
   fs::remove_all(dir_);
 }
 
-void Fleet::start_server() {
+void Fleet::start_server(const std::vector<std::string>& extra_args) {
   fs::remove(dir_ / "port");
-  server_ = spawn({{kServer, "--data", (dir_ / "server").string(), "--listen", "127.0.0.1:0",
-                    "--port-file", (dir_ / "port").string(), "--max-wait", "30"},
-                   {},
-                   dir_ / "server.log"});
+  std::vector<std::string> argv = {
+      kServer,       "--data",      (dir_ / "server").string(), "--listen",
+      "127.0.0.1:0", "--port-file", (dir_ / "port").string()};
+  if (std::find(extra_args.begin(), extra_args.end(), "--max-wait") == extra_args.end())
+    argv.insert(argv.end(), {"--max-wait", "30"});
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  server_ = spawn({argv, {}, dir_ / "server.log"});
   for (int i = 0; i < 400 && !fs::exists(dir_ / "port"); ++i)
     std::this_thread::sleep_for(25ms);
   const std::string port = slurp(dir_ / "port");

@@ -33,7 +33,8 @@ class Fleet {
   explicit Fleet(std::filesystem::path dir);
   ~Fleet();
 
-  void start_server();
+  // extra_args go after the defaults; "--max-wait" there replaces the default of 30 s.
+  void start_server(const std::vector<std::string>& extra_args = {});
   void stop_server();
 
   // The CLI with this server's URL, admin token and CA.
@@ -57,6 +58,9 @@ class Fleet {
   std::filesystem::path keys() const { return dir_ / "keys"; }
   std::filesystem::path repo() const { return dir_ / "repo"; }
   const std::string& url() const { return url_; }
+  const std::string& admin_token() const { return admin_; }
+  const std::string& ca_file() const { return ca_; }
+  pid_t server_pid() const { return server_; }
   std::string server_log() const;
 
  private:

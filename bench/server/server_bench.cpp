@@ -1,0 +1,547 @@
+// The control plane under load: the real edgefleet-server on 127.0.0.1, and this program as a
+// fleet of simulated devices, each with its own key, a certificate enrolled through the API with
+// a real CSR, and its own mutual-TLS keep-alive connection.
+//   - enrolment: devices registered and enrolled per second (8 operator/device connections);
+//   - check-ins per second and latency p50/p99 for 10, 100 and 1000 devices checking in back to
+//     back (wait=0), with an unchanged report (the server answers 304 from memory and SQLite
+//     reads) and with a report that changes every time (the server also writes it to SQLite);
+//   - the server memory held by N idle long-polls (its RSS with them held minus before), and its
+//     CPU while they wait;
+//   - an assignment of a release to all N: time until every held long-poll has its answer.
+// Both processes share this machine's cores, so the figures are the pair's, side by side.
+//
+//   build/bench/server/server_bench [--idle N=10000] [--seconds S=10] [--devices 10,100,1000]
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cstdio>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "fake_release.hpp"
+#include "fleet_processes.hpp"
+#include "json/json.hpp"
+#include "pki/pki.hpp"
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+namespace fs = std::filesystem;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using ef::json::Json;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct ProcStat {
+  long rss_kib = 0;
+  double cpu_seconds = 0;
+};
+
+ProcStat read_proc(pid_t pid) {
+  ProcStat s;
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) s.rss_kib = std::stol(line.substr(6));
+  }
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::istringstream rest(text.substr(text.rfind(')') + 2));
+  std::string field;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stol(field);
+    if (i == 15) stime = std::stol(field);
+  }
+  s.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return s;
+}
+
+double own_cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+}
+
+struct Device {
+  std::string id;
+  std::shared_ptr<X509> certificate;
+  std::shared_ptr<EVP_PKEY> key;
+  std::string etag;
+};
+
+using Stream = beast::ssl_stream<beast::tcp_stream>;
+using Response = http::response<http::string_body>;
+
+// One TLS connection to the server, as an operator (no client certificate) or as a device.
+class Connection {
+ public:
+  Connection(asio::io_context& io, ssl::context& tls) : stream_(io, tls) {}
+
+  asio::awaitable<void> open(const tcp::endpoint& server, const Device* device) {
+    if (device != nullptr) {
+      SSL_use_certificate(stream_.native_handle(), device->certificate.get());
+      SSL_use_PrivateKey(stream_.native_handle(), device->key.get());
+    }
+    co_await beast::get_lowest_layer(stream_).async_connect(server, asio::use_awaitable);
+    co_await stream_.async_handshake(ssl::stream_base::client, asio::use_awaitable);
+  }
+
+  asio::awaitable<Response> send(http::verb verb, const std::string& target,
+                                 const std::string& body, const std::string& token = {},
+                                 const std::string& etag = {}) {
+    http::request<http::string_body> request{verb, target, 11};
+    request.set(http::field::host, "127.0.0.1");
+    request.set(http::field::content_type, "application/json");
+    if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
+    if (!etag.empty()) request.set(http::field::if_none_match, etag);
+    request.body() = body;
+    request.prepare_payload();
+    co_await http::async_write(stream_, request, asio::use_awaitable);
+    Response response;
+    co_await http::async_read(stream_, buffer_, response, asio::use_awaitable);
+    co_return response;
+  }
+
+  void close() {
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().close(ignored);
+  }
+
+ private:
+  Stream stream_;
+  beast::flat_buffer buffer_;
+};
+
+std::string device_id(int i) {
+  char id[32];
+  std::snprintf(id, sizeof id, "bench-%05d", i);
+  return id;
+}
+
+std::string registration(const std::string& id) {
+  return Json{{"id", id}, {"site", "bench"}}.dump();
+}
+
+std::string enrolment(const std::string& id, const Json& registered, const std::string& csr) {
+  return Json{{"device_id", id},
+              {"token", registered.at("enrollment_token").get<std::string>()},
+              {"csr", csr}}
+      .dump();
+}
+
+std::string certificate_of(const http::response<http::string_body>& enrolled) {
+  auto body = ef::json::parse_strict(enrolled.body());
+  if (enrolled.result_int() != 200 || !body || !body->contains("certificate"))
+    throw std::runtime_error("enroll: " + enrolled.body());
+  return (*body)["certificate"].get<std::string>();
+}
+
+std::string checkin_target(const Device& d, int wait) {
+  return "/api/v1/devices/" + d.id + "/checkin?wait=" + std::to_string(wait);
+}
+
+// What an agent with a running runtime reports; `frames` changes the report when it changes.
+std::string report(double frames) {
+  return Json{{"agent_version", "0.1.0"},
+              {"installed_release", "1.0.0"},
+              {"trial_release", nullptr},
+              {"model_version", "ae-1"},
+              {"update", nullptr},
+              {"hardware",
+               {{"make", "bench"},
+                {"model", "sim"},
+                {"serial", "0"},
+                {"cpu", "x86_64"},
+                {"memory_bytes", 8LL << 30},
+                {"disk_bytes", 64LL << 30},
+                {"disk_free_bytes", 32LL << 30}}},
+              {"runtime",
+               {{"frames_per_second", 29.97},
+                {"latency_p99_seconds", 0.0055},
+                {"frames_processed", frames},
+                {"frames_dropped", 0},
+                {"uptime_seconds", 3600},
+                {"restarts", 0}}}}
+      .dump();
+}
+
+template <typename T>
+std::shared_ptr<T> owned(T* p, void (*free)(T*)) {
+  return std::shared_ptr<T>(p, free);
+}
+
+class Bench {
+ public:
+  explicit Bench(ef::testing::Fleet& fleet)
+      : fleet_(fleet), tls_(ssl::context::tls_client), work_(asio::make_work_guard(io_)) {
+    tls_.load_verify_file(fleet.ca_file());
+    // The chain is verified against the fleet CA; the host name check is the agent's (tested in
+    // its own suites), not what is measured here.
+    tls_.set_verify_mode(ssl::verify_peer);
+    const std::string port = fleet.url().substr(fleet.url().rfind(':') + 1);
+    server_ = tcp::endpoint(asio::ip::make_address("127.0.0.1"),
+                            static_cast<unsigned short>(std::stoi(port)));
+    io_thread_ = std::thread([this] { io_.run(); });
+  }
+  ~Bench() {
+    work_.reset();
+    io_.stop();
+    io_thread_.join();
+  }
+
+  // Registers and enrols `count` devices through the API, `parallel` at a time.
+  void enrol(int count, int parallel) {
+    devices_.resize(static_cast<std::size_t>(count));
+    std::atomic<int> next{0}, done{0}, failed{0}, workers_finished{0};
+    std::string first_error;
+    std::mutex mu;
+    for (int w = 0; w < parallel; ++w) {
+      asio::co_spawn(
+          io_,
+          [&]() -> asio::awaitable<void> {
+            Connection c(io_, tls_);
+            try {
+              co_await c.open(server_, nullptr);
+              for (int i = next++; i < count; i = next++) {
+                Device& d = devices_[static_cast<std::size_t>(i)];
+                d.id = device_id(i);
+                // (GCC 12 cannot keep array temporaries such as literals across co_await.)
+                const std::string add_body = registration(d.id);
+                auto added = co_await c.send(http::verb::post, devices_path_, add_body,
+                                             fleet_.admin_token());
+                auto token = ef::json::parse_strict(added.body());
+                if (!token || (added.result_int() != 201 && added.result_int() != 200))
+                  throw std::runtime_error(added.body());
+                auto key = ef::pki::generate_ec_key();
+                auto csr = ef::pki::make_csr(key->private_key_pem, d.id);
+                const std::string enrol_body = enrolment(d.id, *token, *csr);
+                auto enrolled = co_await c.send(http::verb::post, enroll_path_, enrol_body);
+                const std::string pem = certificate_of(enrolled);
+                std::shared_ptr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
+                                         BIO_free);
+                d.certificate =
+                    owned(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
+                bio.reset(BIO_new_mem_buf(key->private_key_pem.data(),
+                                          static_cast<int>(key->private_key_pem.size())),
+                          BIO_free);
+                d.key = owned(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr),
+                              EVP_PKEY_free);
+                ++done;
+              }
+            } catch (const std::exception& e) {
+              std::lock_guard lock(mu);
+              if (first_error.empty()) first_error = e.what();
+              ++failed;
+            }
+            c.close();
+            ++workers_finished;  // last: the caller's locals may go once all have counted
+          },
+          asio::detached);
+    }
+    const auto start = Clock::now();
+    while (workers_finished < parallel)
+      std::this_thread::sleep_for(20ms);
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (failed > 0) throw std::runtime_error("enrolment failed: " + first_error);
+    std::printf("enrolment: %d devices registered and enrolled (real CSRs) in %.1f s: %.0f/s\n",
+                count, seconds, count / seconds);
+  }
+
+  struct LoadFigures {
+    double per_second = 0, p50_ms = 0, p99_ms = 0, server_cpu = 0, bench_cpu = 0;
+    long errors = 0;
+  };
+
+  // `count` devices, each on its own connection, check in back to back for `seconds`.
+  LoadFigures load(int count, bool changing_report, double seconds) {
+    std::atomic<int> connected{0}, finished{0};
+    std::atomic<long> errors{0};
+    std::atomic<bool> measuring{false}, stop{false};
+    std::mutex mu;
+    std::vector<double> latencies_ms;
+    for (int i = 0; i < count; ++i) {
+      asio::co_spawn(
+          io_,
+          [&, i]() -> asio::awaitable<void> {
+            Device& d = devices_[static_cast<std::size_t>(i)];
+            Connection c(io_, tls_);
+            std::vector<double> mine;
+            double frames = i * 1e6;
+            try {
+              co_await c.open(server_, &d);
+              auto first = co_await c.send(http::verb::post, checkin_target(d, 0), report(frames));
+              d.etag = std::string(first[http::field::etag]);
+              ++connected;
+              while (!stop) {
+                if (changing_report) frames += 30;
+                const auto begin = Clock::now();
+                auto r = co_await c.send(http::verb::post, checkin_target(d, 0), report(frames), {},
+                                         d.etag);
+                if (r.result_int() != 304) ++errors;
+                if (measuring)
+                  mine.push_back(
+                      std::chrono::duration<double, std::milli>(Clock::now() - begin).count());
+              }
+            } catch (const std::exception&) {
+              ++errors;
+            }
+            c.close();
+            {
+              std::lock_guard lock(mu);
+              latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
+            }
+            ++finished;  // last: the caller's locals may go once all have counted
+          },
+          asio::detached);
+    }
+    while (connected + errors < count)
+      std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(1s);  // warm-up
+    const ProcStat server_before = read_proc(fleet_.server_pid());
+    const double bench_before = own_cpu_seconds();
+    measuring = true;
+    const auto start = Clock::now();
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    measuring = false;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    const ProcStat server_after = read_proc(fleet_.server_pid());
+    const double bench_after = own_cpu_seconds();
+    stop = true;
+    while (finished < count)
+      std::this_thread::sleep_for(10ms);
+    LoadFigures f;
+    f.per_second = static_cast<double>(latencies_ms.size()) / elapsed;
+    f.p50_ms = percentile(latencies_ms, 0.50);
+    f.p99_ms = percentile(latencies_ms, 0.99);
+    f.server_cpu = (server_after.cpu_seconds - server_before.cpu_seconds) / elapsed;
+    f.bench_cpu = (bench_after - bench_before) / elapsed;
+    f.errors = errors;
+    return f;
+  }
+
+  // `count` devices each hold a long-poll; returns when all were sent. Each one's answer is
+  // recorded in answered_.
+  void hold_long_polls(int count, int wait_seconds) {
+    answered_ms_.assign(static_cast<std::size_t>(count), -1);
+    statuses_.assign(static_cast<std::size_t>(count), 0);
+    next_ = 0;
+    held_ = 0;
+    failed_ = 0;
+    // At most 64 connections being set up at once, as devices coming online over minutes would.
+    for (int w = 0; w < 64; ++w) {
+      asio::co_spawn(
+          io_,
+          [this, count, wait_seconds]() -> asio::awaitable<void> {
+            for (int i = next_++; i < count; i = next_++) {
+              auto c = std::make_shared<Connection>(io_, tls_);
+              Device& d = devices_[static_cast<std::size_t>(i)];
+              try {
+                co_await c->open(server_, &d);
+                auto first = co_await c->send(http::verb::post, checkin_target(d, 0), report(0));
+                d.etag = std::string(first[http::field::etag]);
+              } catch (const std::exception&) {
+                ++failed_;
+                continue;
+              }
+              asio::co_spawn(
+                  io_,
+                  [this, c, i, wait_seconds]() -> asio::awaitable<void> {
+                    Device& d = devices_[static_cast<std::size_t>(i)];
+                    try {
+                      ++held_;
+                      auto r = co_await c->send(http::verb::post, checkin_target(d, wait_seconds),
+                                                report(0), {}, d.etag);
+                      statuses_[static_cast<std::size_t>(i)] = r.result_int();
+                      answered_ms_[static_cast<std::size_t>(i)] =
+                          std::chrono::duration<double, std::milli>(Clock::now() - wake_start_)
+                              .count();
+                    } catch (const std::exception&) {
+                      ++failed_;
+                    }
+                    c->close();
+                  },
+                  asio::detached);
+            }
+          },
+          asio::detached);
+    }
+    while (held_ + failed_ < count)
+      std::this_thread::sleep_for(20ms);
+    if (failed_ > 0) throw std::runtime_error(std::to_string(failed_) + " long-polls failed");
+  }
+
+  void start_wake_clock() { wake_start_ = Clock::now(); }
+  // Answers so far (status, ms after start_wake_clock), read on the io thread.
+  std::vector<std::pair<unsigned, double>> answers() {
+    std::promise<std::vector<std::pair<unsigned, double>>> p;
+    asio::post(io_, [&] {
+      std::vector<std::pair<unsigned, double>> out;
+      for (std::size_t i = 0; i < answered_ms_.size(); ++i)
+        if (answered_ms_[i] >= 0) out.emplace_back(statuses_[i], answered_ms_[i]);
+      p.set_value(std::move(out));
+    });
+    return p.get_future().get();
+  }
+  int failed() const { return failed_; }
+
+ private:
+  ef::testing::Fleet& fleet_;
+  const std::string devices_path_ = "/api/v1/devices", enroll_path_ = "/api/v1/enroll";
+  asio::io_context io_;
+  ssl::context tls_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::thread io_thread_;
+  tcp::endpoint server_;
+  std::vector<Device> devices_;
+  std::vector<double> answered_ms_;
+  std::vector<unsigned> statuses_;
+  std::atomic<int> next_{0}, held_{0}, failed_{0};
+  Clock::time_point wake_start_ = Clock::now();
+};
+
+std::vector<int> parse_list(const std::string& text) {
+  std::vector<int> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');)
+    out.push_back(std::stoi(item));
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured, even in a pipe
+  int idle = 10000;
+  double seconds = 10;
+  std::vector<int> loads = {10, 100, 1000};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--idle") {
+      idle = std::stoi(value);
+    } else if (flag == "--seconds") {
+      seconds = std::stod(value);
+    } else if (flag == "--devices") {
+      loads = parse_list(value);
+    } else {
+      std::fprintf(stderr, "server_bench: unknown option %s\n", flag.c_str());
+      return 2;
+    }
+  }
+  // Every simulated device holds a socket here, as every real one does at the server.
+  rlimit files{};
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  files.rlim_cur = files.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &files);
+  if (static_cast<long>(files.rlim_cur) < idle + 200) {
+    std::fprintf(stderr, "server_bench: %d idle devices need an open-file limit above %ld\n", idle,
+                 static_cast<long>(files.rlim_cur));
+    return 2;
+  }
+
+  ef::testing::Fleet fleet(fs::temp_directory_path() /
+                           ("ef-server-bench-" + std::to_string(::getpid())));
+  // Long-polls outlast the measurements; the server keeps its SQLite file as in production.
+  fleet.start_server({"--max-wait", "300"});
+  Bench bench(fleet);
+  std::printf("edgefleet-server bench: %ld cores, server pid %d, load %.2f at start\n",
+              ::sysconf(_SC_NPROCESSORS_ONLN), fleet.server_pid(), [] {
+                double l = 0;
+                std::ifstream("/proc/loadavg") >> l;
+                return l;
+              }());
+
+  const int devices = std::max(idle, *std::max_element(loads.begin(), loads.end()));
+  bench.enrol(devices, 8);
+
+  std::printf("\ncheck-ins back to back over mTLS keep-alive, %.0f s each (wait=0)\n", seconds);
+  std::printf("%8s  %-10s %12s %9s %9s %11s %11s %7s\n", "devices", "report", "check-ins/s",
+              "p50 ms", "p99 ms", "server CPU", "bench CPU", "errors");
+  for (int n : loads) {
+    for (bool changing : {false, true}) {
+      auto f = bench.load(n, changing, seconds);
+      std::printf("%8d  %-10s %12.0f %9.2f %9.2f %10.0f%% %10.0f%% %7ld\n", n,
+                  changing ? "changed" : "unchanged", f.per_second, f.p50_ms, f.p99_ms,
+                  100 * f.server_cpu, 100 * f.bench_cpu, f.errors);
+      std::fflush(stdout);
+    }
+  }
+
+  std::this_thread::sleep_for(2s);
+  const ProcStat before = read_proc(fleet.server_pid());
+  const auto setup_start = Clock::now();
+  bench.hold_long_polls(idle, 300);
+  const double setup_s = std::chrono::duration<double>(Clock::now() - setup_start).count();
+  std::this_thread::sleep_for(3s);  // the last requests reach the server and are parked
+  const ProcStat held = read_proc(fleet.server_pid());
+  std::this_thread::sleep_for(10s);
+  const ProcStat after_idle = read_proc(fleet.server_pid());
+  const double delta_bytes = static_cast<double>(held.rss_kib - before.rss_kib) * 1024.0;
+  std::printf("\n%d idle long-polls (mTLS, wait=300): connected and parked in %.1f s\n", idle,
+              setup_s);
+  std::printf("  server RSS %.1f MiB before, %.1f MiB with them held: %.1f KiB per long-poll\n",
+              before.rss_kib / 1024.0, held.rss_kib / 1024.0, delta_bytes / idle / 1024.0);
+  std::printf("  server CPU while they wait: %.2f%% of a core over 10 s; RSS then %.1f MiB\n",
+              10 * (after_idle.cpu_seconds - held.cpu_seconds), after_idle.rss_kib / 1024.0);
+
+  // An assignment to all of them: how soon does every parked device hear of it?
+  const std::string cli = std::string(EF_BINARY_DIR) + "/apps/edgefleet/edgefleet";
+  const fs::path src = fleet.dir() / "src-1.0.0";
+  ef::testing::write_fake_release(src, {});
+  if (ef::testing::run_command(cli + " release build " + src.string() + " --version 1.0.0 --keys " +
+                               fleet.keys().string() + " --repo " + fleet.repo().string())
+              .exit_code != 0 ||
+      fleet.cli("release publish --repo " + fleet.repo().string()).exit_code != 0) {
+    std::fprintf(stderr, "server_bench: could not publish a release\n");
+    return 1;
+  }
+  bench.start_wake_clock();
+  const auto assign_start = Clock::now();
+  auto assigned = fleet.cli("assign 1.0.0 --site bench");
+  const double assign_ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - assign_start).count();
+  if (assigned.exit_code != 0) {
+    std::fprintf(stderr, "server_bench: assign failed: %s\n", assigned.err.c_str());
+    return 1;
+  }
+  std::vector<std::pair<unsigned, double>> answers;
+  for (int i = 0; i < 600; ++i) {
+    answers = bench.answers();
+    if (static_cast<int>(answers.size()) + bench.failed() >= idle) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  std::vector<double> wake_ms;
+  long changed = 0;
+  for (auto [status, ms] : answers) {
+    wake_ms.push_back(ms);
+    if (status == 200) ++changed;
+  }
+  std::printf(
+      "\nassign 1.0.0 to all %d (edgefleet assign --site, a CLI process): %ld answered 200 "
+      "with the new release, %zu in all\n",
+      idle, changed, answers.size());
+  std::printf(
+      "  the CLI took %.0f ms; answers after it started: first %.0f ms, median %.0f ms, "
+      "last %.0f ms\n",
+      assign_ms, percentile(wake_ms, 0), percentile(wake_ms, 0.5), percentile(wake_ms, 1.0));
+  return changed == idle ? 0 : 1;
+}
