@@ -9,44 +9,18 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "fake_release.hpp"
 #include "fleet_processes.hpp"
+#include "proc_stat.hpp"
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using ef::json::Json;
 
-namespace {
-
-struct ProcStat {
-  long rss_kib = 0;
-  double cpu_seconds = 0;
-};
-
-ProcStat read_proc(pid_t pid) {
-  ProcStat s;
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) s.rss_kib = std::stol(line.substr(6));
-  }
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  std::istringstream rest(text.substr(text.rfind(')') + 2));
-  std::string field;
-  long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stol(field);
-    if (i == 15) stime = std::stol(field);
-  }
-  s.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-  return s;
-}
-
-}  // namespace
+using ef::testing::ProcStat;
+using ef::testing::read_proc;
 
 int main(int argc, char** argv) {
   const int idle_seconds = argc > 1 ? std::stoi(argv[1]) : 60;
