@@ -1,11 +1,17 @@
 #include "supervisor/supervisor.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 extern char** environ;
@@ -14,7 +20,8 @@ namespace ef::supervisor {
 
 using Clock = std::chrono::steady_clock;
 
-Supervisor::Supervisor() : thread_([this] { monitor(); }) {}
+Supervisor::Supervisor()
+    : wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), thread_([this] { monitor(); }) {}
 
 Supervisor::~Supervisor() {
   stop(std::chrono::seconds(5));
@@ -22,8 +29,14 @@ Supervisor::~Supervisor() {
     std::lock_guard lock(mu_);
     quit_ = true;
   }
-  cv_.notify_all();
+  wake();
   thread_.join();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void Supervisor::wake() {
+  const std::uint64_t one = 1;
+  if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof one);
 }
 
 void Supervisor::start(LaunchSpec spec) {
@@ -34,7 +47,7 @@ void Supervisor::start(LaunchSpec spec) {
   backoff_ = std::chrono::seconds(1);
   restart_at_.reset();
   spawn_locked();
-  cv_.notify_all();
+  wake();
 }
 
 void Supervisor::stop(std::chrono::milliseconds grace) {
@@ -42,13 +55,14 @@ void Supervisor::stop(std::chrono::milliseconds grace) {
   spec_.reset();
   restart_at_.reset();
   kill_locked(grace, lock);
+  wake();
 }
 
 void Supervisor::set_restarts(bool enabled) {
   std::lock_guard lock(mu_);
   restarts_ = enabled;
   if (!enabled) restart_at_.reset();
-  cv_.notify_all();
+  wake();
 }
 
 Snapshot Supervisor::snapshot() const {
@@ -131,6 +145,16 @@ void Supervisor::spawn_locked() {
   }
   snap_.running = true;
   snap_.pid = pid;
+  // The child is ours to reap, so its pid cannot be reused before this opens it.
+  // (glibc 2.36's <sys/pidfd.h> lacks extern "C", hence the raw system call.)
+  child_fd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+void Supervisor::reaped_locked() {
+  snap_.running = false;
+  snap_.pid = 0;
+  if (child_fd_ >= 0) ::close(child_fd_);
+  child_fd_ = -1;
 }
 
 void Supervisor::kill_locked(std::chrono::milliseconds grace, std::unique_lock<std::mutex>& lock) {
@@ -150,25 +174,41 @@ void Supervisor::kill_locked(std::chrono::milliseconds grace, std::unique_lock<s
     lock.lock();
   }
   ::kill(-pid, SIGKILL);  // anything left in its group
-  snap_.running = false;
-  snap_.pid = 0;
+  reaped_locked();
   snap_.last_exit = "stopped";
 }
 
 void Supervisor::monitor() {
   std::unique_lock lock(mu_);
   while (!quit_) {
-    cv_.wait_for(lock, std::chrono::milliseconds(50));
+    // Sleep until the child exits, a request arrives, or a pending restart is due. Without a
+    // pidfd or eventfd, look every 50 ms. Whoever changes the state writes wake_fd_ afterwards,
+    // so a pidfd closed while this polls it only costs one spurious look.
+    int timeout_ms = -1;
+    if (!snap_.running && restart_at_ && spec_ && restarts_) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(*restart_at_ - Clock::now());
+      timeout_ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
+    }
+    if (wake_fd_ < 0 || (snap_.running && child_fd_ < 0))
+      timeout_ms = timeout_ms < 0 ? 50 : std::min(timeout_ms, 50);
+    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {snap_.running ? child_fd_ : -1, POLLIN, 0}};
+    lock.unlock();
+    ::poll(fds, 2, timeout_ms);
+    std::uint64_t drained = 0;
+    (void)!::read(wake_fd_, &drained, sizeof drained);
+    lock.lock();
     if (quit_) break;
     if (snap_.running) {
       int status = 0;
       const pid_t r = ::waitpid(snap_.pid, &status, WNOHANG);
-      if (r == snap_.pid) {
+      const bool lost = r < 0 && errno == ECHILD;  // reaped by someone else: gone all the same
+      if (r == snap_.pid || lost) {
         ::kill(-snap_.pid, SIGKILL);
-        snap_.running = false;
-        snap_.pid = 0;
+        reaped_locked();
         ++snap_.exits;
-        if (WIFEXITED(status)) {
+        if (lost) {
+          snap_.last_exit = "exited (status unknown)";
+        } else if (WIFEXITED(status)) {
           snap_.last_exit = "exit " + std::to_string(WEXITSTATUS(status));
         } else if (WIFSIGNALED(status)) {
           snap_.last_exit = "signal " + std::to_string(WTERMSIG(status)) + " (" +

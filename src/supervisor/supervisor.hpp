@@ -5,11 +5,13 @@
 // Restarts wait 1 s, 2 s, 4 s ... up to 60 s; a child that ran for 60 s resets the back-off.
 // While restarts are paused (during a release's trial) a crash is recorded and left alone, so
 // the health gate sees it. Thread-safe.
+//
+// The monitor thread sleeps in poll() on a pidfd of the child and an eventfd for requests, so an
+// idle device's agent does not wake up at all until the runtime exits or a restart is due.
 #pragma once
 
 #include <sys/types.h>
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -55,9 +57,12 @@ class Supervisor {
   void monitor();
   void spawn_locked();
   void kill_locked(std::chrono::milliseconds grace, std::unique_lock<std::mutex>& lock);
+  void reaped_locked();
+  void wake();
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  int wake_fd_ = -1;   // eventfd: written whenever the monitor must look again
+  int child_fd_ = -1;  // pidfd of the running child; -1 where the kernel has none (< 5.3)
   std::optional<LaunchSpec> spec_;
   Snapshot snap_;
   bool restarts_ = true;

@@ -231,6 +231,33 @@ TEST_F(Supervisor, StopEndsTheWholeProcessGroup) {
   EXPECT_FALSE(alive) << "the runtime's own child survived";
 }
 
+// Voluntary context switches of every thread of this process: how often they went to sleep.
+long voluntary_switches() {
+  long total = 0;
+  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+    std::ifstream status(task.path() / "status");
+    for (std::string line; std::getline(status, line);)
+      if (line.starts_with("voluntary_ctxt_switches:")) total += std::stol(line.substr(24));
+  }
+  return total;
+}
+
+TEST_F(Supervisor, SleepsWhileTheChildRunsAndSeesItsExitAtOnce) {
+  supervisor::Supervisor sup;
+  sup.set_restarts(false);
+  sup.start({{"/bin/sh", "-c", "sleep 1.5; exit 4"}, dir_, {}, {}});
+  std::this_thread::sleep_for(100ms);
+  const long before = voluntary_switches();
+  std::this_thread::sleep_for(1000ms);
+  // This thread's own sleep is one; a monitor that polled every 50 ms would add about 20.
+  EXPECT_LE(voluntary_switches() - before, 4) << "the monitor woke up while nothing happened";
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (sup.snapshot().exits == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(sup.snapshot().last_exit, "exit 4");
+  EXPECT_FALSE(sup.snapshot().running);
+}
+
 TEST(Hwinfo, ReadsDmiAndDeviceTree) {
   const fs::path root = fs::temp_directory_path() / ("ef-hw-" + std::to_string(::getpid()));
   fs::create_directories(root / "sys/class/dmi/id");
