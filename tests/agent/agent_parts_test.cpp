@@ -242,7 +242,7 @@ long voluntary_switches() {
   return total;
 }
 
-TEST_F(Supervisor, SleepsWhileTheChildRunsAndSeesItsExitAtOnce) {
+TEST_F(Supervisor, SleepsWhileTheChildRunsAndStillSeesItsExit) {
   supervisor::Supervisor sup;
   sup.set_restarts(false);
   sup.start({{"/bin/sh", "-c", "sleep 1.5; exit 4"}, dir_, {}, {}});
