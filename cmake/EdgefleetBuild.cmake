@@ -66,13 +66,16 @@ include(GoogleTest)
 # `ninja unit_tests` builds just the unit tests (what the sanitizer build runs).
 add_custom_target(unit_tests)
 
-# Adds every immediate subfolder of dir that has a CMakeLists.txt, in sorted order.
+# Adds every subfolder of dir that has a CMakeLists.txt, in sorted order; a folder without one
+# (src/core, tests/server, ...) is a grouping and is searched in turn.
 function(ef_add_subdirectories dir)
   file(GLOB children LIST_DIRECTORIES true RELATIVE ${PROJECT_SOURCE_DIR}/${dir} ${PROJECT_SOURCE_DIR}/${dir}/*)
   list(SORT children)
   foreach(child ${children})
     if(EXISTS ${PROJECT_SOURCE_DIR}/${dir}/${child}/CMakeLists.txt)
       add_subdirectory(${dir}/${child})
+    elseif(IS_DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/${child})
+      ef_add_subdirectories(${dir}/${child})
     endif()
   endforeach()
 endfunction()

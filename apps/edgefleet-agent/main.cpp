@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "agent/agent.hpp"
+#include "device/agent/agent.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};

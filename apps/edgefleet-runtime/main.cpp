@@ -9,12 +9,12 @@
 #include <cstdio>
 #include <opencv2/core/utils/logger.hpp>
 
-#include "camera/camera.hpp"
-#include "http/server.hpp"
-#include "inspection/pipeline.hpp"
-#include "model/model.hpp"
-#include "runtime/config.hpp"
-#include "runtime/endpoints.hpp"
+#include "core/http/server.hpp"
+#include "runtime/camera/camera.hpp"
+#include "runtime/config/config.hpp"
+#include "runtime/endpoints/endpoints.hpp"
+#include "runtime/inspection/pipeline.hpp"
+#include "runtime/model/model.hpp"
 
 namespace {
 

@@ -7,8 +7,8 @@
 #include <csignal>
 #include <iostream>
 
-#include "common/fs.hpp"
-#include "control_plane/control_plane.hpp"
+#include "core/common/fs.hpp"
+#include "server/control_plane/control_plane.hpp"
 
 namespace {
 

@@ -14,10 +14,10 @@
 #include <optional>
 #include <string>
 
-#include "camera/synthetic.hpp"
-#include "common/fs.hpp"
-#include "json/json.hpp"
-#include "model/model.hpp"
+#include "core/common/fs.hpp"
+#include "core/json/json.hpp"
+#include "runtime/camera/synthetic.hpp"
+#include "runtime/model/model.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Render frames of the edgefleet synthetic camera to disk"};

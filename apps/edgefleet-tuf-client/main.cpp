@@ -11,11 +11,11 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-#include "common/fs.hpp"
-#include "common/path.hpp"
-#include "fetch/fetch.hpp"
-#include "http_client/http_client.hpp"
-#include "trust/updater.hpp"
+#include "core/common/fs.hpp"
+#include "core/common/path.hpp"
+#include "core/fetch/fetch.hpp"
+#include "core/http_client/http_client.hpp"
+#include "core/trust/updater.hpp"
 
 namespace {
 

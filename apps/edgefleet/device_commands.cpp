@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <iostream>
 
-#include "bootstrap/bootstrap.hpp"
-#include "common/fs.hpp"
+#include "core/bootstrap/bootstrap.hpp"
+#include "core/common/fs.hpp"
 
 #include "commands.hpp"
 #include "server_flags.hpp"

@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "common/fs.hpp"
+#include "core/common/fs.hpp"
 #include "server_flags.hpp"
 
 namespace ef::cli {

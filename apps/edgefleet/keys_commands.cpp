@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "release/keyring.hpp"
+#include "core/release/keyring.hpp"
 
 namespace ef::cli {
 namespace {

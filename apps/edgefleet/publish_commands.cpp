@@ -11,12 +11,12 @@
 #include <set>
 
 #include "commands.hpp"
-#include "common/fs.hpp"
-#include "release/keyring.hpp"
-#include "release/repository.hpp"
+#include "core/common/fs.hpp"
+#include "core/release/keyring.hpp"
+#include "core/release/repository.hpp"
+#include "core/trust/metadata.hpp"
+#include "core/trust/trusted_set.hpp"
 #include "server_flags.hpp"
-#include "trust/metadata.hpp"
-#include "trust/trusted_set.hpp"
 
 namespace ef::cli {
 namespace {

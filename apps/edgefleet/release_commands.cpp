@@ -3,10 +3,10 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "common/fs.hpp"
-#include "release/repository.hpp"
-#include "release/verify.hpp"
-#include "trust/trusted_set.hpp"
+#include "core/common/fs.hpp"
+#include "core/release/repository.hpp"
+#include "core/release/verify.hpp"
+#include "core/trust/trusted_set.hpp"
 
 namespace ef::cli {
 namespace {

@@ -4,8 +4,8 @@
 
 #include <memory>
 
+#include "cli/fleet_client/fleet_client.hpp"
 #include "commands.hpp"
-#include "fleet_client/fleet_client.hpp"
 
 namespace ef::cli {
 

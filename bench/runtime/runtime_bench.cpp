@@ -23,11 +23,11 @@
 #include <opencv2/imgproc.hpp>
 #include <thread>
 
-#include "camera/camera.hpp"
-#include "camera/synthetic.hpp"
-#include "inspection/pipeline.hpp"
-#include "metrics/metrics.hpp"
-#include "model/model.hpp"
+#include "core/metrics/metrics.hpp"
+#include "runtime/camera/camera.hpp"
+#include "runtime/camera/synthetic.hpp"
+#include "runtime/inspection/pipeline.hpp"
+#include "runtime/model/model.hpp"
 
 namespace {
 

@@ -28,10 +28,10 @@
 #include <sstream>
 #include <thread>
 
+#include "core/json/json.hpp"
+#include "core/pki/pki.hpp"
 #include "fake_release.hpp"
 #include "fleet_processes.hpp"
-#include "json/json.hpp"
-#include "pki/pki.hpp"
 #include "proc_stat.hpp"
 
 namespace asio = boost::asio;

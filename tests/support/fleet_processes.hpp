@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "json/json.hpp"
+#include "core/json/json.hpp"
 #include "run_command.hpp"
 
 namespace ef::testing {

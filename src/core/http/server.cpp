@@ -1,0 +1,635 @@
+#include "core/http/server.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/file_posix.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/file_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <mutex>
+#include <unordered_set>
+
+#include "core/http/transport.hpp"
+
+namespace ef::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::size_t kReadChunk = 4096;
+constexpr std::size_t kFileChunk = 64 * 1024;
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decodes a URL part; '+' means space in a query. Refuses bad escapes, NUL, and (in a
+// path) an encoded '/', which would let a name smuggle a separator past the router.
+std::optional<std::string> percent_decode(std::string_view in, bool query) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      const int hi = hex_value(in[i + 1]);
+      const int lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      c = static_cast<char>(hi * 16 + lo);
+      if (!query && c == '/') return std::nullopt;
+      i += 2;
+    } else if (query && c == '+') {
+      c = ' ';
+    }
+    if (c == '\0') return std::nullopt;
+    out.push_back(c);
+  }
+  return out;
+}
+
+// Splits a request target into a decoded path and query; refuses dot segments and bad escapes.
+std::optional<std::string> parse_target(std::string_view target, Request& request) {
+  if (target.empty() || target.front() != '/') return "the request target must start with '/'";
+  const std::size_t q = target.find('?');
+  const auto raw_path = target.substr(0, q);
+  auto path = percent_decode(raw_path, false);
+  if (!path) return "the path has a malformed percent-escape, an encoded '/' or a NUL";
+  for (std::size_t start = 1; start <= path->size();) {
+    const std::size_t end = std::min(path->find('/', start), path->size());
+    const auto segment = std::string_view(*path).substr(start, end - start);
+    if (segment == "." || segment == "..") return "the path has '.' or '..' segments";
+    start = end + 1;
+  }
+  request.path = std::move(*path);
+  if (q == std::string_view::npos) return std::nullopt;
+  auto rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const std::size_t amp = rest.find('&');
+    const auto pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    const std::size_t eq = pair.find('=');
+    auto key = percent_decode(pair.substr(0, eq), true);
+    auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+    if (!key || !value) return "the query has a malformed percent-escape or a NUL";
+    request.query[std::move(*key)] = std::move(*value);
+  }
+  return std::nullopt;
+}
+
+std::string_view sv(beast::string_view s) {
+  return {s.data(), s.size()};
+}
+
+}  // namespace
+
+struct Server::State : std::enable_shared_from_this<State> {
+  State(asio::io_context& c, Router r, Limits l)
+      : context(c), router(std::move(r)), limits(std::move(l)) {}
+
+  asio::io_context& context;
+  const Router router;
+  const Limits limits;
+  RequestObserver observer;
+  std::vector<std::unique_ptr<tcp::acceptor>> tcp_acceptors;
+  std::vector<std::pair<std::unique_ptr<tcp::acceptor>, std::shared_ptr<TlsContext>>> tls_acceptors;
+  std::vector<std::unique_ptr<asio::local::stream_protocol::acceptor>> unix_acceptors;
+  std::vector<std::filesystem::path> unix_paths;
+  std::unordered_set<struct Connection*> connections;
+  bool stopped = false;
+  mutable std::mutex count_mutex;  // guards only the count read by connection_count()
+  std::size_t count = 0;
+};
+
+// One client connection. Lives as long as its coroutine (which holds a shared_ptr).
+struct Connection : std::enable_shared_from_this<Connection> {
+  Connection(std::shared_ptr<Server::State> s, std::unique_ptr<detail::Transport> t)
+      : server(std::move(s)), transport(std::move(t)), timer(server->context) {
+    server->connections.insert(this);
+    std::lock_guard lock(server->count_mutex);
+    ++server->count;
+  }
+  ~Connection() {
+    server->connections.erase(this);
+    std::lock_guard lock(server->count_mutex);
+    --server->count;
+  }
+
+  // Starts a deadline: when it passes, the pending transport operation is cancelled.
+  void arm(std::chrono::milliseconds after) {
+    timer.expires_after(after);
+    timer.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (auto self = weak.lock()) self->transport->cancel();
+    });
+  }
+  void disarm() { timer.cancel(); }
+
+  asio::awaitable<void> run();
+  asio::awaitable<bool> serve_one();
+  asio::awaitable<Status> read_more();
+  asio::awaitable<void> drain_unread();
+  asio::awaitable<void> respond(Response response, const Request* request, bool keep_alive,
+                                std::string_view route_name, Verb method, Clock::time_point start);
+
+  std::shared_ptr<Server::State> server;
+  std::unique_ptr<detail::Transport> transport;
+  asio::steady_timer timer;
+  std::shared_ptr<Peer> peer = std::make_shared<Peer>();
+  std::string buffer;  // bytes read but not yet parsed; empty (and unallocated) while idle
+  bool closing = false;
+  std::uint64_t unread_body = 0;  // bytes the client may still be sending after a refusal
+};
+
+asio::awaitable<Status> Connection::read_more() {
+  const std::size_t old = buffer.size();
+  buffer.resize(old + kReadChunk);
+  auto n = co_await transport->read_some(buffer.data() + old, kReadChunk);
+  buffer.resize(old + (n ? *n : 0));
+  if (!n) co_return std::move(n).error();
+  if (*n == 0) co_return make_error(Errc::not_found, "the client closed the connection");
+  co_return Status{};
+}
+
+asio::awaitable<void> Connection::run() {
+  arm(server->limits.header_timeout);
+  auto started = co_await transport->start(*peer);
+  disarm();
+  if (!started) {
+    transport->close();
+    co_return;
+  }
+  while (!closing && !server->stopped) {
+    if (buffer.empty()) {
+      std::string().swap(buffer);  // hold no buffer while idle
+      arm(server->limits.idle_timeout);
+      auto ready = co_await transport->wait_readable();
+      disarm();
+      if (!ready) break;
+    }
+    if (!co_await serve_one()) break;
+  }
+  if (unread_body > 0) co_await drain_unread();
+  transport->shutdown();
+  transport->close();
+}
+
+// Reads and drops what the client is still sending after a refusal, for a short while and up to a
+// cap: closing a socket with unread input makes TCP send a reset, which can destroy the answer
+// still on its way to the client.
+asio::awaitable<void> Connection::drain_unread() {
+  constexpr std::uint64_t kMaxDrainBytes = 1 << 20;
+  constexpr std::chrono::seconds kMaxDrainTime{2};
+  std::uint64_t left = std::min(unread_body, kMaxDrainBytes);
+  arm(kMaxDrainTime);
+  for (;;) {
+    left -= std::min<std::uint64_t>(left, buffer.size());
+    buffer.clear();
+    if (left == 0 || !co_await read_more()) break;
+  }
+  disarm();
+}
+
+// Reads one request, runs its handler and writes the answer. Returns false to close.
+asio::awaitable<bool> Connection::serve_one() {
+  const auto& limits = server->limits;
+  const auto start = Clock::now();
+  bhttp::request_parser<bhttp::empty_body> head;
+  head.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+  head.body_limit(std::numeric_limits<std::uint64_t>::max());  // checked per route below
+  head.eager(false);
+
+  auto fail = [&](unsigned status, std::string_view code, std::string message) {
+    Response r = Response::error(status, code, message);
+    r.close = true;
+    return r;
+  };
+
+  // The head.
+  arm(limits.header_timeout);
+  bool got_any = !buffer.empty();
+  std::optional<Response> early;
+  for (;;) {
+    if (!buffer.empty()) {
+      beast::error_code ec;
+      const std::size_t used = head.put(asio::buffer(buffer.data(), buffer.size()), ec);
+      buffer.erase(0, used);
+      if (!ec && head.is_header_done()) break;
+      if (ec && ec != bhttp::error::need_more) {
+        early = ec == bhttp::error::header_limit
+                    ? fail(431, "header_too_large",
+                           "the request head is larger than " +
+                               std::to_string(limits.max_header_bytes) + " bytes")
+                    : fail(400, "malformed_request", "malformed HTTP request: " + ec.message());
+        break;
+      }
+    }
+    auto more = co_await read_more();
+    if (!more) {
+      disarm();
+      if (more.error().code == Errc::timeout && got_any) {
+        co_await respond(fail(408, "request_timeout",
+                              "the request head did not arrive within " +
+                                  std::to_string(limits.header_timeout.count()) + " ms"),
+                         nullptr, false, "", Verb::unknown, start);
+      }
+      co_return false;
+    }
+    got_any = true;
+  }
+  disarm();
+  if (early) {
+    co_await respond(std::move(*early), nullptr, false, "", Verb::unknown, start);
+    co_return false;
+  }
+
+  const auto& message = head.get();
+  const bool keep_alive = head.keep_alive();
+  Request request;
+  request.method = message.method();
+  request.target = std::string(sv(message.target()));
+  request.headers = message.base();
+  request.peer = peer;
+  const bool has_body = head.chunked() || (head.content_length() && *head.content_length() > 0);
+  // What is left to drain if the body is refused; a chunked body's size is unknown. A client that
+  // asked for 100 Continue sends nothing before it, so a refusal before the body drains nothing.
+  const std::uint64_t declared_body = head.chunked() ? std::numeric_limits<std::uint64_t>::max()
+                                                     : head.content_length().value_or(0);
+  const bool expects_continue =
+      beast::iequals(message[bhttp::field::expect], "100-continue") && message.version() >= 11;
+  const std::uint64_t body_in_flight = expects_continue ? 0 : declared_body;
+
+  if (auto problem = parse_target(request.target, request)) {
+    co_await respond(fail(400, "bad_target", *problem), nullptr, false, "", request.method, start);
+    co_return false;
+  }
+  const auto match = server->router.match(request.method, request.path);
+  if (match.route == nullptr) {
+    Response r = match.allowed.empty()
+                     ? Response::error(404, "not_found", "no such endpoint: " + request.path)
+                     : Response::error(405, "method_not_allowed",
+                                       std::string(sv(bhttp::to_string(request.method))) +
+                                           " is not allowed on " + request.path);
+    if (!match.allowed.empty()) {
+      std::string allow;
+      for (Verb v : match.allowed)
+        allow += (allow.empty() ? "" : ", ") + std::string(sv(bhttp::to_string(v)));
+      r.set("Allow", allow);
+    }
+    r.close = has_body;
+    unread_body = body_in_flight;
+    co_await respond(std::move(r), &request, keep_alive, "", request.method, start);
+    co_return !has_body && keep_alive;
+  }
+  const auto& route = *match.route;
+  request.params = match.params;
+  const std::string_view name = route.options.name;
+
+  if (route.options.guard) {
+    if (auto refused = route.options.guard(request)) {
+      refused->close = refused->close || has_body;
+      if (refused->close) unread_body = body_in_flight;
+      co_await respond(std::move(*refused), &request, keep_alive, name, request.method, start);
+      co_return !has_body && keep_alive && !refused->close;
+    }
+  }
+
+  // The body, into memory or a temporary file.
+  const std::size_t max_body = route.options.max_body.value_or(limits.max_body_bytes);
+  if (head.content_length() && *head.content_length() > max_body) {
+    unread_body = body_in_flight;
+    co_await respond(fail(413, "body_too_large",
+                          "the request body is " + std::to_string(*head.content_length()) +
+                              " bytes, more than the limit of " + std::to_string(max_body)),
+                     &request, false, name, request.method, start);
+    co_return false;
+  }
+  struct RemoveFile {
+    std::filesystem::path path;
+    void remove() {
+      if (!path.empty()) ::unlink(path.c_str());
+      path.clear();
+    }
+    ~RemoveFile() { remove(); }
+  } upload;
+  if (has_body) {
+    if (expects_continue) {
+      arm(limits.write_timeout);
+      auto sent = co_await transport->write_all("HTTP/1.1 100 Continue\r\n\r\n");
+      disarm();
+      if (!sent) co_return false;
+    }
+    arm(route.options.body_timeout.value_or(limits.body_timeout));
+    auto feed = [&](auto& parser) -> asio::awaitable<std::optional<Response>> {
+      parser.body_limit(max_body);
+      for (;;) {
+        if (!buffer.empty()) {
+          beast::error_code ec;
+          const std::size_t used = parser.put(asio::buffer(buffer.data(), buffer.size()), ec);
+          buffer.erase(0, used);
+          if (ec == bhttp::error::need_more) ec = {};
+          if (ec == bhttp::error::body_limit) {
+            co_return fail(
+                413, "body_too_large",
+                "the request body is larger than " + std::to_string(max_body) + " bytes");
+          }
+          if (ec) co_return fail(400, "malformed_body", "malformed request body: " + ec.message());
+          if (parser.is_done()) co_return std::nullopt;
+          if (used > 0 && !buffer.empty()) continue;
+        }
+        auto more = co_await read_more();
+        if (!more) {
+          if (more.error().code == Errc::timeout) {
+            co_return fail(408, "request_timeout", "the request body did not arrive in time");
+          }
+          co_return fail(400, "incomplete_body", "the connection ended inside the request body");
+        }
+      }
+    };
+    std::optional<Response> problem;
+    if (route.options.body_to_file) {
+      std::string templ = (limits.upload_dir / "ef-upload-XXXXXX").string();
+      const int fd = ::mkstemp(templ.data());
+      if (fd < 0) {
+        disarm();
+        co_await respond(
+            fail(500, "internal", "cannot create a file for the upload: " + errno_text(errno)),
+            &request, false, name, request.method, start);
+        co_return false;
+      }
+      ::close(fd);
+      upload.path = templ;
+      bhttp::request_parser<bhttp::file_body> parser(std::move(head));
+      beast::error_code ec;
+      parser.get().body().open(templ.c_str(), beast::file_mode::write, ec);
+      if (ec) {
+        problem = fail(500, "internal", "cannot open the upload file: " + ec.message());
+      } else {
+        problem = co_await feed(parser);
+        parser.get().body().close();
+        std::error_code size_error;
+        request.body_size = std::filesystem::file_size(upload.path, size_error);
+      }
+      request.body_file = upload.path;
+    } else {
+      bhttp::request_parser<bhttp::string_body> parser(std::move(head));
+      problem = co_await feed(parser);
+      request.body = std::move(parser.get().body());
+      request.body_size = request.body.size();
+    }
+    disarm();
+    if (problem) {
+      unread_body = declared_body;
+      co_await respond(std::move(*problem), &request, false, name, request.method, start);
+      co_return false;
+    }
+  }
+
+  // A handler may hold the request for long (a check-in long-poll): no read buffer meanwhile.
+  if (buffer.empty()) std::string().swap(buffer);
+  Response response;
+  try {
+    response = co_await route.handler(request);
+  } catch (const std::exception& e) {
+    response = Response::error(500, "internal", std::string("internal error: ") + e.what());
+  }
+  upload.remove();  // before answering, so a client that sees the answer sees no leftover file
+  if (server->stopped) co_return false;
+  const bool keep = keep_alive && !response.close;
+  co_await respond(std::move(response), &request, keep, name, request.method, start);
+  co_return keep && !closing;
+}
+
+asio::awaitable<void> Connection::respond(Response response, const Request* request,
+                                          bool keep_alive, std::string_view route_name, Verb method,
+                                          Clock::time_point start) {
+  const unsigned status = response.status;
+  const bool head_only = request != nullptr && request->method == Verb::head;
+  const bool no_body = status == 204 || status == 304 || (status >= 100 && status < 200);
+  const std::uint64_t length = response.file ? response.file->length : response.body.size();
+
+  std::string out;
+  out.reserve(256 + (head_only || response.file ? 0 : response.body.size()));
+  out += "HTTP/1.1 ";
+  out += std::to_string(status);
+  out += ' ';
+  out += sv(bhttp::obsolete_reason(static_cast<bhttp::status>(status)));
+  out += "\r\n";
+  for (const auto& [name, value] : response.headers) {
+    // Header values come from our own code, but never let one end the head early.
+    if (name.find_first_of("\r\n:") != std::string::npos ||
+        value.find_first_of("\r\n") != std::string::npos) {
+      continue;
+    }
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  if (!no_body) {
+    out += "Content-Length: ";
+    out += std::to_string(length);
+    out += "\r\n";
+  }
+  if (!keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
+  const bool send_body = !head_only && !no_body;
+  if (send_body && !response.file) out += response.body;
+
+  arm(server->limits.write_timeout);
+  auto written = co_await transport->write_all(out);
+  if (written && send_body && response.file) {
+    std::string chunk(static_cast<std::size_t>(std::min<std::uint64_t>(kFileChunk, length)), '\0');
+    std::uint64_t offset = response.file->offset;
+    std::uint64_t left = length;
+    while (left > 0 && written) {
+      const std::size_t want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.size()));
+      const ssize_t n =
+          ::pread(response.file->fd->get(), chunk.data(), want, static_cast<off_t>(offset));
+      if (n <= 0) {
+        written = make_error(Errc::io, "reading the response file failed");
+        break;
+      }
+      arm(server->limits.write_timeout);  // each chunk gets its own deadline
+      written = co_await transport->write_all(
+          std::string_view(chunk.data(), static_cast<std::size_t>(n)));
+      offset += static_cast<std::uint64_t>(n);
+      left -= static_cast<std::uint64_t>(n);
+    }
+  }
+  disarm();
+  if (!written || !keep_alive) closing = true;
+  if (server->observer) {
+    server->observer(RequestRecord{route_name, method, status, Clock::now() - start});
+  }
+}
+
+Server::Server(asio::io_context& context, Router router, Limits limits)
+    : state_(std::make_shared<State>(context, std::move(router), std::move(limits))) {}
+
+Server::~Server() {
+  stop();
+}
+
+void Server::set_observer(RequestObserver observer) {
+  state_->observer = std::move(observer);
+}
+
+std::size_t Server::connection_count() const {
+  std::lock_guard lock(state_->count_mutex);
+  return state_->count;
+}
+
+namespace {
+
+template <class Acceptor, class MakeTransport>
+asio::awaitable<void> accept_loop(std::shared_ptr<Server::State> state, Acceptor& acceptor,
+                                  MakeTransport make_transport) {
+  asio::steady_timer backoff(state->context);
+  while (!state->stopped) {
+    boost::system::error_code ec;
+    auto socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (state->stopped || ec == asio::error::operation_aborted ||
+        ec == asio::error::bad_descriptor) {
+      co_return;
+    }
+    if (ec) {
+      // Out of descriptors or memory: wait a little rather than spin.
+      backoff.expires_after(std::chrono::milliseconds(50));
+      co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    auto connection = std::make_shared<Connection>(state, make_transport(std::move(socket)));
+    asio::co_spawn(
+        state->context, [connection]() -> asio::awaitable<void> { co_await connection->run(); },
+        asio::detached);
+  }
+}
+
+template <class Protocol>
+Result<std::unique_ptr<typename Protocol::acceptor>> open_acceptor(
+    asio::io_context& context, const typename Protocol::endpoint& endpoint, bool reuse) {
+  auto acceptor = std::make_unique<typename Protocol::acceptor>(context);
+  boost::system::error_code ec;
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec && reuse) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return make_error(Errc::network, ec.message());
+  return acceptor;
+}
+
+}  // namespace
+
+Result<std::uint16_t> Server::listen_tcp(const std::string& host, std::uint16_t port) {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) return make_error(Errc::invalid_argument, "not an IP address: " + host);
+  auto acceptor = open_acceptor<tcp>(state_->context, tcp::endpoint(address, port), true);
+  if (!acceptor) {
+    return std::move(acceptor).error().context("cannot listen on " + host + ":" +
+                                               std::to_string(port));
+  }
+  const std::uint16_t bound = (*acceptor)->local_endpoint().port();
+  auto& ref = **acceptor;
+  state_->tcp_acceptors.push_back(std::move(*acceptor));
+  asio::co_spawn(
+      state_->context,
+      accept_loop(state_, ref,
+                  [](tcp::socket s) { return detail::make_tcp_transport(std::move(s)); }),
+      asio::detached);
+  return bound;
+}
+
+Result<std::uint16_t> Server::listen_tls(const std::string& host, std::uint16_t port,
+                                         std::shared_ptr<TlsContext> tls) {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) return make_error(Errc::invalid_argument, "not an IP address: " + host);
+  auto acceptor = open_acceptor<tcp>(state_->context, tcp::endpoint(address, port), true);
+  if (!acceptor) {
+    return std::move(acceptor).error().context("cannot listen on " + host + ":" +
+                                               std::to_string(port));
+  }
+  const std::uint16_t bound = (*acceptor)->local_endpoint().port();
+  auto& ref = **acceptor;
+  state_->tls_acceptors.emplace_back(std::move(*acceptor), tls);
+  asio::co_spawn(
+      state_->context,
+      accept_loop(state_, ref,
+                  [tls](tcp::socket s) { return detail::make_tls_transport(std::move(s), tls); }),
+      asio::detached);
+  return bound;
+}
+
+Status Server::listen_unix(const std::filesystem::path& path, unsigned mode) {
+  using local = asio::local::stream_protocol;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return make_error(Errc::exists,
+                        path.string() + " exists and is not a socket; not replacing it");
+    }
+    ::unlink(path.c_str());
+  }
+  auto acceptor = open_acceptor<local>(state_->context, local::endpoint(path.string()), false);
+  if (!acceptor) return std::move(acceptor).error().context("cannot listen on " + path.string());
+  if (::chmod(path.c_str(), mode) != 0) return os_error("cannot chmod", path, errno);
+  auto& ref = **acceptor;
+  state_->unix_acceptors.push_back(std::move(*acceptor));
+  state_->unix_paths.push_back(path);
+  asio::co_spawn(
+      state_->context,
+      accept_loop(state_, ref,
+                  [](local::socket s) { return detail::make_unix_transport(std::move(s)); }),
+      asio::detached);
+  return {};
+}
+
+void Server::stop() {
+  auto state = state_;
+  auto close_all = [state] {
+    if (state->stopped) return;
+    state->stopped = true;
+    boost::system::error_code ignored;
+    for (auto& a : state->tcp_acceptors)
+      a->close(ignored);
+    for (auto& [a, tls] : state->tls_acceptors)
+      a->close(ignored);
+    for (auto& a : state->unix_acceptors)
+      a->close(ignored);
+    for (const auto& p : state->unix_paths)
+      ::unlink(p.c_str());
+    for (Connection* c : state->connections) {
+      c->closing = true;
+      c->transport->close();
+    }
+  };
+  if (state->context.get_executor().running_in_this_thread() || state->context.stopped()) {
+    close_all();
+  } else {
+    asio::post(state->context, close_all);
+  }
+}
+
+}  // namespace ef::http

@@ -1,0 +1,251 @@
+#include "server/checkin/checkin.hpp"
+
+#include <charconv>
+
+#include "core/http/json_body.hpp"
+#include "server/device_auth/device_auth.hpp"
+
+namespace ef::checkin {
+
+namespace asio = boost::asio;
+using http::Request;
+using http::Response;
+
+namespace {
+
+Status copy_string(const json::Json& from, json::Json& to, const char* key, std::size_t max,
+                   bool nullable) {
+  if (!from.contains(key)) return {};
+  const auto& v = from[key];
+  if (v.is_null() && nullable) {
+    to[key] = nullptr;
+    return {};
+  }
+  if (!v.is_string() || v.get_ref<const std::string&>().size() > max) {
+    return make_error(Errc::invalid_argument, std::string(key) + " must be a string of at most " +
+                                                  std::to_string(max) + " characters" +
+                                                  (nullable ? " (or null)" : ""));
+  }
+  to[key] = v;
+  return {};
+}
+
+Status copy_count(const json::Json& from, json::Json& to, const char* key, std::int64_t max) {
+  if (!from.contains(key)) return {};
+  const auto& v = from[key];
+  if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > max) {
+    return make_error(Errc::invalid_argument,
+                      std::string(key) + " must be an integer from 0 to " + std::to_string(max));
+  }
+  to[key] = v;
+  return {};
+}
+
+Status copy_number(const json::Json& from, json::Json& to, const char* key, double max) {
+  if (!from.contains(key)) return {};
+  const auto& v = from[key];
+  if (v.is_null()) {
+    to[key] = nullptr;
+    return {};
+  }
+  // JSON has no NaN; an overflowing literal (1e999) parses as infinity and fails the range check.
+  if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > max) {
+    return make_error(Errc::invalid_argument, std::string(key) + " must be a number from 0 to " +
+                                                  std::to_string(static_cast<std::int64_t>(max)) +
+                                                  " (or null)");
+  }
+  to[key] = v;
+  return {};
+}
+
+Status copy_word(const json::Json& from, json::Json& to, const char* key,
+                 std::initializer_list<const char*> allowed) {
+  if (!from.contains(key)) return {};
+  const auto& v = from[key];
+  if (v.is_string()) {
+    for (const char* a : allowed) {
+      if (v.get_ref<const std::string&>() == a) {
+        to[key] = v;
+        return {};
+      }
+    }
+  }
+  std::string list;
+  for (const char* a : allowed)
+    list += (list.empty() ? "" : ", ") + std::string(a);
+  return make_error(Errc::invalid_argument, std::string(key) + " must be one of " + list);
+}
+
+// An optional object member: absent (kept as it was), null (cleared) or an object that fill
+// copies checked fields out of.
+template <typename Fill>
+Status copy_object(const json::Json& body, json::Json& out, const char* key, Fill fill) {
+  if (!body.contains(key)) return {};
+  const auto& in = body[key];
+  if (in.is_null()) {
+    out[key] = nullptr;
+    return {};
+  }
+  if (!in.is_object())
+    return make_error(Errc::invalid_argument, std::string(key) + " must be an object");
+  json::Json copy = json::Json::object();
+  if (auto st = fill(in, copy); !st) return std::move(st).error().context(key);
+  out[key] = std::move(copy);
+  return {};
+}
+
+}  // namespace
+
+Result<json::Json> normalize_report(const json::Json& body) {
+  json::Json out = json::Json::object();
+  EF_CHECK(copy_string(body, out, "installed_release", 64, true));
+  EF_CHECK(copy_string(body, out, "trial_release", 64, true));
+  EF_CHECK(copy_string(body, out, "model_version", 128, true));
+  EF_CHECK(copy_string(body, out, "agent_version", 64, true));
+  EF_CHECK(copy_string(body, out, "last_failure_reason", 2048, true));
+  // null clears a field, as for the strings above (an update that finished reports "update": null).
+  if (body.contains("update") && body["update"].is_null()) out["update"] = nullptr;
+  if (body.contains("update") && !body["update"].is_null()) {
+    const auto& u = body["update"];
+    if (!u.is_object()) return make_error(Errc::invalid_argument, "update must be an object");
+    json::Json update = json::Json::object();
+    EF_CHECK(copy_string(u, update, "phase", 32, false));
+    if (update.contains("phase")) {
+      for (char c : update["phase"].get<std::string>()) {
+        if (!((c >= 'a' && c <= 'z') || c == '_')) {
+          return make_error(Errc::invalid_argument,
+                            "update.phase must be lower-case letters and '_'");
+        }
+      }
+    }
+    EF_CHECK(copy_count(u, update, "progress", 100));
+    EF_CHECK(copy_string(u, update, "release", 64, true));
+    out["update"] = update;
+  }
+  if (body.contains("hardware") && body["hardware"].is_null()) out["hardware"] = nullptr;
+  if (body.contains("hardware") && !body["hardware"].is_null()) {
+    const auto& h = body["hardware"];
+    if (!h.is_object()) return make_error(Errc::invalid_argument, "hardware must be an object");
+    json::Json hardware = json::Json::object();
+    for (const char* key : {"make", "model", "serial", "cpu"})
+      EF_CHECK(copy_string(h, hardware, key, 128, true));
+    for (const char* key : {"memory_bytes", "disk_bytes", "disk_free_bytes"}) {
+      EF_CHECK(copy_count(h, hardware, key, std::int64_t{1} << 53));
+    }
+    out["hardware"] = hardware;
+  }
+  constexpr double kMaxCount = 9007199254740992.0;  // 2^53: exact in a double
+  EF_CHECK(copy_object(body, out, "runtime", [&](const json::Json& in, json::Json& o) -> Status {
+    EF_CHECK(copy_number(in, o, "frames_per_second", 1e6));
+    EF_CHECK(copy_number(in, o, "latency_p99_seconds", 3600));
+    EF_CHECK(copy_number(in, o, "frames_processed", kMaxCount));
+    EF_CHECK(copy_number(in, o, "frames_dropped", kMaxCount));
+    EF_CHECK(copy_number(in, o, "uptime_seconds", kMaxCount));
+    return copy_count(in, o, "restarts", std::int64_t{1} << 53);
+  }));
+  EF_CHECK(
+      copy_object(body, out, "last_update", [&](const json::Json& in, json::Json& o) -> Status {
+        EF_CHECK(copy_string(in, o, "release", 64, false));
+        EF_CHECK(copy_word(in, o, "kind", {"full", "model_swap"}));
+        EF_CHECK(copy_word(in, o, "outcome", {"committed", "rolled_back"}));
+        EF_CHECK(copy_count(in, o, "downloaded_bytes", std::int64_t{1} << 53));
+        return copy_count(in, o, "duration_ms", std::int64_t{1} << 53);
+      }));
+  return out;
+}
+
+namespace {
+
+Response answer(const desired_state::Document& doc, bool not_modified) {
+  Response r;
+  if (not_modified) {
+    r.status = 304;
+  } else {
+    r = Response::json(200, doc.body);
+  }
+  r.set("ETag", doc.etag);
+  r.set("Cache-Control", "no-store");
+  return r;
+}
+
+asio::awaitable<Response> checkin(std::shared_ptr<Services> s, Request& r) {
+  const std::string id(r.param("id"));
+  auto done = [&](Response response) {
+    if (s->on_checkin) s->on_checkin(response.status);
+    return response;
+  };
+  auto who = device_auth::authenticate(r, id, s->store);
+  if (auto* refusal = std::get_if<Response>(&who)) co_return done(std::move(*refusal));
+  const auto& device = std::get<store::Device>(who);
+
+  std::chrono::seconds wait{0};
+  if (auto w = r.query_param("wait")) {
+    long value = -1;
+    const auto [end, ec] = std::from_chars(w->data(), w->data() + w->size(), value);
+    if (ec != std::errc() || end != w->data() + w->size() || value < 0) {
+      co_return done(Response::error(400, "bad_query", "wait must be a number of seconds"));
+    }
+    wait = std::min(std::chrono::seconds(value), s->settings.max_wait);
+  }
+  Response refusal;
+  // Floats: the runtime's figures (frames/s, latency) are measurements.
+  auto body = http::json_object_body(r, &refusal, /*allow_floats=*/true);
+  if (!body) co_return done(std::move(refusal));
+  auto report = normalize_report(*body);
+  if (!report) co_return done(Response::error(400, "bad_report", report.error().message));
+  std::string().swap(r.body);  // nothing of the request body is held while waiting
+
+  const auto now = utc_now();
+  json::Json merged = device.report.is_object() ? device.report : json::Json::object();
+  for (auto& [key, value] : report->items())
+    merged[key] = std::move(value);
+  if (merged != device.report) {
+    if (auto saved = s->store.save_report(id, merged, now); !saved)
+      co_return done(http::error_response(saved.error()));
+  }
+  s->presence.seen(id, now);
+  // Nothing parsed is needed while the request waits; an idle device should cost only its
+  // connection (bench/server measures the memory of parked long-polls).
+  merged = json::Json();
+  *report = json::Json();
+  *body = json::Json();
+  who.emplace<Response>();
+
+  const std::string known(r.header("If-None-Match"));
+  auto doc = desired_state::desired_for(s->store, id, s->urls);
+  if (!doc) co_return done(http::error_response(doc.error()));
+  if (known != doc->etag || wait.count() == 0) co_return done(answer(*doc, known == doc->etag));
+
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    const bool woken = left.count() > 0 && co_await s->hub.wait(id, left);
+    s->presence.seen(id, utc_now());
+    auto current = s->store.device(id);
+    if (!current) co_return done(http::error_response(current.error()));
+    if (current->status == store::DeviceStatus::revoked) {
+      auto r403 = Response::error(403, "device_revoked", "device '" + id + "' has been revoked");
+      r403.close = true;
+      co_return done(std::move(r403));
+    }
+    doc = desired_state::desired_for(s->store, id, s->urls);
+    if (!doc) co_return done(http::error_response(doc.error()));
+    if (doc->etag != known) co_return done(answer(*doc, false));
+    if (!woken) co_return done(answer(*doc, true));
+  }
+}
+
+}  // namespace
+
+void add_routes(http::Router& router, Services services) {
+  auto s = std::make_shared<Services>(std::move(services));
+  http::RouteOptions options;
+  options.name = "devices.checkin";
+  options.max_body = 64 * 1024;
+  router.add(
+      http::Verb::post, "/api/v1/devices/{id}/checkin",
+      [s](Request& r) -> asio::awaitable<Response> { return checkin(s, r); }, options);
+}
+
+}  // namespace ef::checkin

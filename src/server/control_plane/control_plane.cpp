@@ -1,0 +1,318 @@
+#include "server/control_plane/control_plane.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <cstdio>
+#include <map>
+
+#include "core/common/fs.hpp"
+#include "core/metrics/metrics.hpp"
+#include "core/pki/pki.hpp"
+#include "server/audit/audit.hpp"
+#include "server/desired_state/change_hub.hpp"
+#include "server/desired_state/desired_state.hpp"
+#include "server/inventory/inventory.hpp"
+#include "server/operator_auth/operator_auth.hpp"
+#include "server/store/sqlite/sqlite_store.hpp"
+
+namespace ef::control_plane {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using http::Request;
+using http::Response;
+
+namespace {
+
+constexpr auto kFlushInterval = std::chrono::seconds(5);
+constexpr auto kServerCertValidity = std::chrono::hours(24 * 365);
+constexpr auto kServerCertRenewBefore = std::chrono::hours(24 * 30);
+
+// Request latency buckets in seconds: API calls take milliseconds, long-polls up to a minute.
+const std::vector<double> kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                             0.1,    0.25,  0.5,    1,     5,    30,    60};
+
+struct TlsFiles {
+  fs::path certificate;
+  fs::path key;
+};
+
+// Issues the server certificate unless a current one for the same names exists.
+Result<TlsFiles> ensure_server_identity(const pki::CertificateAuthority& ca, const fs::path& dir,
+                                        const Config& config) {
+  TlsFiles files{dir / "server.crt", dir / "server.key"};
+  const auto names_file = dir / "server.names";
+  std::string names;
+  for (const auto& n : config.server_dns_names)
+    names += "DNS:" + n + "\n";
+  for (const auto& a : config.server_ip_addresses)
+    names += "IP:" + a + "\n";
+  std::error_code ec;
+  if (fs::exists(files.certificate, ec) && fs::exists(files.key, ec)) {
+    auto pem = read_file(files.certificate, 1 << 20);
+    auto recorded = read_file(names_file, 1 << 16);
+    if (pem && recorded && *recorded == names) {
+      auto info = pki::inspect_certificate(*pem);
+      if (info && info->not_after - utc_now() > kServerCertRenewBefore) return files;
+    }
+  }
+  EF_TRY(auto identity,
+         ca.issue_server(config.server_dns_names, config.server_ip_addresses, kServerCertValidity));
+  EF_CHECK(write_file_atomic(files.key, identity.private_key_pem, 0600));
+  EF_CHECK(write_file_atomic(files.certificate, identity.certificate_pem, 0644));
+  EF_CHECK(write_file_atomic(names_file, names, 0644));
+  return files;
+}
+
+}  // namespace
+
+struct ControlPlane::Impl {
+  Impl(asio::io_context& c, Config cfg)
+      : context(c),
+        config(std::move(cfg)),
+        repository(config.data_dir / "repository", config.data_dir / "repository-keys",
+                   config.repository),
+        flush_timer(c),
+        refresh_timer(c) {}
+
+  asio::io_context& context;
+  Config config;
+  std::unique_ptr<store::Store> store;
+  std::optional<pki::CertificateAuthority> ca;
+  std::unique_ptr<audit::AuditLog> log;
+  std::unique_ptr<operator_auth::OperatorAuth> auth;
+  desired_state::ChangeHub hub;
+  device_registry::Presence presence;
+  metrics::Registry metrics;
+  std::unique_ptr<http::Server> server;
+  std::unique_ptr<http::Server> metrics_server;
+  std::optional<std::string> admin_token;
+  desired_state::RepositoryUrls urls;  // set once the TLS port is known
+  release_hosting::Repository repository;
+  asio::steady_timer flush_timer;
+  asio::steady_timer refresh_timer;
+  std::uint16_t port = 0;
+  std::optional<std::uint16_t> metrics_port;
+  bool stopped = false;
+
+  std::map<std::pair<std::string, unsigned>, metrics::Counter*> request_counters;
+  std::map<std::string, metrics::Histogram*> latency;
+  std::map<std::string, metrics::Counter*> enrollments;
+  std::map<unsigned, metrics::Counter*> checkins;
+
+  Status open();
+  Status listen();
+  void add_common_routes(http::Router& router);
+  void observe(const http::RequestRecord& record);
+  void schedule_flush();
+  void schedule_refresh();
+};
+
+Status ControlPlane::Impl::open() {
+  auto& dir = config.data_dir;
+  EF_CHECK(make_dirs(dir, 0700));
+  EF_CHECK(make_dirs(dir / "pki", 0700));
+  EF_CHECK(make_dirs(dir / "uploads", 0700));
+  EF_CHECK(make_dirs(dir / "repository" / "metadata", 0755));
+  EF_CHECK(make_dirs(dir / "repository" / "blobs" / "sha256", 0755));
+  EF_TRY(store, store::open_sqlite_store(dir / "fleet.db"));
+  EF_TRY(auto authority,
+         pki::CertificateAuthority::load_or_create(dir / "pki", "edgefleet fleet CA"));
+  ca = std::move(authority);
+  log = std::make_unique<audit::AuditLog>(*store);
+  auth = std::make_unique<operator_auth::OperatorAuth>(*store);
+  EF_TRY(auto first_admin, auth->bootstrap_admin());
+  if (first_admin) {
+    admin_token = *first_admin;
+    EF_CHECK(log->record("server", "token.create", "initial admin", "local", {{"role", "admin"}}));
+  }
+  config.limits.upload_dir = dir / "uploads";
+  return {};
+}
+
+void ControlPlane::Impl::observe(const http::RequestRecord& record) {
+  const std::string route = record.route.empty() ? "unmatched" : std::string(record.route);
+  auto& counter = request_counters[{route, record.status}];
+  if (counter == nullptr) {
+    counter = metrics
+                  .counter("edgefleet_server_http_requests_total",
+                           "HTTP requests answered, by route and status",
+                           {{"route", route}, {"code", std::to_string(record.status)}})
+                  .value();
+  }
+  counter->inc();
+  auto& histogram = latency[route];
+  if (histogram == nullptr) {
+    histogram =
+        metrics
+            .histogram("edgefleet_server_http_request_duration_seconds",
+                       "Time from the first byte of a request to the end of its answer (long-polls "
+                       "included)",
+                       kLatencyBuckets, {{"route", route}})
+            .value();
+  }
+  histogram->observe(std::chrono::duration<double>(record.duration).count());
+}
+
+void ControlPlane::Impl::add_common_routes(http::Router& router) {
+  router.add_sync(http::Verb::get, "/healthz",
+                  [](Request&) {
+                    return Response::json(200, {{"status", "ok"}});
+                  },
+                  {.name = "healthz"});
+  router.add_sync(http::Verb::get, "/metrics",
+                  [this](Request&) {
+                    return Response::text(200, metrics.expose(),
+                                          std::string(metrics::kExpositionContentType));
+                  },
+                  {.name = "metrics"});
+}
+
+Status ControlPlane::Impl::listen() {
+  const auto online_window = config.registry.online_window;
+  EF_CHECK(metrics.gauge_fn(
+      "edgefleet_server_devices_online", "Devices heard from within the online window", {},
+      [this, online_window] {
+        return static_cast<double>(presence.count_seen_since(utc_now() - online_window));
+      }));
+  EF_CHECK(metrics.gauge_fn("edgefleet_server_long_polls_waiting",
+                            "Check-ins held open waiting for a change", {},
+                            [this] { return static_cast<double>(hub.waiting()); }));
+  EF_CHECK(metrics.gauge_fn("edgefleet_server_connections", "Open client connections", {}, [this] {
+    return static_cast<double>(server ? server->connection_count() : 0);
+  }));
+
+  http::Router router;
+  add_common_routes(router);
+  router.add_sync(
+      http::Verb::get, "/api/v1/openapi.yaml",
+      [](Request&) { return Response::text(200, std::string(openapi_yaml()), "application/yaml"); },
+      {.name = "openapi"});
+  operator_auth::add_routes(router, *auth, *store, *log);
+  audit::add_routes(router, *store, auth->guard(store::Role::read_only));
+  device_registry::add_routes(router, {*store, *auth, *log, hub, presence, config.registry});
+  enrollment::add_routes(router,
+                         {*store, *ca, *log, config.enrollment, [this](std::string_view outcome) {
+                            auto& counter = enrollments[std::string(outcome)];
+                            if (counter == nullptr) {
+                              counter = metrics
+                                            .counter("edgefleet_server_enrollments_total",
+                                                     "Enrollment attempts, by outcome",
+                                                     {{"outcome", std::string(outcome)}})
+                                            .value();
+                            }
+                            counter->inc();
+                          }});
+  desired_state::add_routes(router, {*store, hub, *auth, *log, urls});
+  checkin::add_routes(router,
+                      {*store, hub, presence, urls, config.checkin, [this](unsigned status) {
+                         auto& counter = checkins[status];
+                         if (counter == nullptr) {
+                           counter = metrics
+                                         .counter("edgefleet_server_checkins_total",
+                                                  "Device check-ins answered, by status",
+                                                  {{"code", std::to_string(status)}})
+                                         .value();
+                         }
+                         counter->inc();
+                       }});
+  inventory::add_routes(router, *store, presence, config.registry,
+                        auth->guard(store::Role::read_only));
+  release_hosting::add_routes(router, {*store, repository, *auth, *log, config.repository});
+
+  TlsFiles files;
+  if (config.tls_certificate || config.tls_private_key) {
+    if (!config.tls_certificate || !config.tls_private_key) {
+      return make_error(Errc::invalid_argument, "give both a TLS certificate and its private key");
+    }
+    files = {*config.tls_certificate, *config.tls_private_key};
+  } else {
+    EF_TRY(files, ensure_server_identity(*ca, config.data_dir / "pki", config));
+  }
+  EF_TRY(auto tls, http::TlsContext::create(
+                       {files.certificate, files.key, config.data_dir / "pki" / "ca.crt"}));
+
+  server = std::make_unique<http::Server>(context, std::move(router), config.limits);
+  server->set_observer([this](const http::RequestRecord& record) { observe(record); });
+  EF_TRY(port, server->listen_tls(config.listen_host, config.listen_port, tls));
+  if (config.public_url.empty()) {
+    const std::string host = config.server_dns_names.empty() ? config.server_ip_addresses.front()
+                                                             : config.server_dns_names.front();
+    config.public_url = "https://" + host + ":" + std::to_string(port);
+  }
+  urls = {config.public_url + "/repo/metadata/", config.public_url + "/repo/blobs/sha256/"};
+
+  if (config.metrics_host) {
+    http::Router plain;
+    add_common_routes(plain);
+    metrics_server = std::make_unique<http::Server>(context, std::move(plain), config.limits);
+    EF_TRY(auto bound, metrics_server->listen_tcp(*config.metrics_host, config.metrics_port));
+    metrics_port = bound;
+  }
+  schedule_flush();
+  EF_CHECK(repository.refresh_if_due(utc_now()));
+  schedule_refresh();
+  return {};
+}
+
+void ControlPlane::Impl::schedule_refresh() {
+  refresh_timer.expires_after(config.repository_refresh_interval);
+  refresh_timer.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped) return;
+    if (auto refreshed = repository.refresh_if_due(utc_now()); !refreshed) {
+      std::fprintf(stderr, "edgefleet-server: refreshing the repository timestamp failed: %s\n",
+                   refreshed.error().message.c_str());
+    }
+    schedule_refresh();
+  });
+}
+
+void ControlPlane::Impl::schedule_flush() {
+  flush_timer.expires_after(kFlushInterval);
+  flush_timer.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped) return;
+    (void)presence.flush(*store);  // retried at the next tick if the database is busy
+    schedule_flush();
+  });
+}
+
+Status init_repository_folder(const fs::path& data_dir, const fs::path& keys) {
+  EF_CHECK(make_dirs(data_dir, 0700));
+  return release_hosting::init(data_dir / "repository", data_dir / "repository-keys", keys);
+}
+
+Result<std::unique_ptr<ControlPlane>> ControlPlane::start(asio::io_context& context,
+                                                          Config config) {
+  auto impl = std::make_unique<Impl>(context, std::move(config));
+  if (auto opened = impl->open(); !opened) return std::move(opened).error();
+  if (auto listening = impl->listen(); !listening) return std::move(listening).error();
+  return std::unique_ptr<ControlPlane>(new ControlPlane(std::move(impl)));
+}
+
+ControlPlane::ControlPlane(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ControlPlane::~ControlPlane() {
+  stop();
+}
+
+std::uint16_t ControlPlane::port() const {
+  return impl_->port;
+}
+std::optional<std::uint16_t> ControlPlane::metrics_port() const {
+  return impl_->metrics_port;
+}
+const std::optional<std::string>& ControlPlane::initial_admin_token() const {
+  return impl_->admin_token;
+}
+
+void ControlPlane::stop() {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->flush_timer.cancel();
+  impl_->refresh_timer.cancel();
+  impl_->hub.notify_all();
+  if (impl_->server) impl_->server->stop();
+  if (impl_->metrics_server) impl_->metrics_server->stop();
+  (void)impl_->presence.flush(*impl_->store);
+}
+
+}  // namespace ef::control_plane
