@@ -36,6 +36,14 @@ std::string_view errc_name(Errc code) {
       return "network";
     case Errc::timeout:
       return "timeout";
+    case Errc::closed:
+      return "closed";
+    case Errc::refused:
+      return "refused";
+    case Errc::unhealthy:
+      return "unhealthy";
+    case Errc::rolled_back:
+      return "rolled_back";
     case Errc::internal:
       return "internal";
   }

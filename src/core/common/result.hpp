@@ -31,6 +31,10 @@ enum class Errc {
   unsupported,       // a valid request for something not implemented here
   network,           // a transfer failed
   timeout,           // a deadline passed
+  closed,            // the peer ended the connection (not an error of the request)
+  refused,           // a policy said no: an update, an enrolment, a request not allowed
+  unhealthy,         // a process ran but did not become (or stay) healthy
+  rolled_back,       // an update was undone and the previous release restored
   internal,          // a bug: an invariant did not hold
 };
 

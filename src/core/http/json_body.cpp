@@ -15,6 +15,7 @@ unsigned status_for(Errc code) {
     case Errc::not_found:
       return 404;
     case Errc::exists:
+    case Errc::refused:
       return 409;
     case Errc::too_large:
       return 413;

@@ -3,10 +3,11 @@
 #include <systemd/sd-daemon.h>
 
 #include <iostream>
-#include <random>
+
 #include <thread>
 
 #include "core/bootstrap/bootstrap.hpp"
+#include "core/common/backoff.hpp"
 #include "core/common/fs.hpp"
 #include "core/trust/trusted_set.hpp"
 #include "device/agent/update_engine.hpp"
@@ -33,25 +34,6 @@ void sleep_for(std::chrono::milliseconds d, const std::atomic<bool>& stop) {
   while (!stop && Clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
 }
-
-// Exponential back-off with full jitter: a fleet that lost its server does not return in step.
-class Backoff {
- public:
-  explicit Backoff(std::chrono::seconds max) : max_(max) {}
-  std::chrono::milliseconds next() {
-    const auto cap = std::min<std::chrono::milliseconds>(
-        max_, std::chrono::milliseconds(1000) * (1 << std::min(attempt_, 10)));
-    ++attempt_;
-    std::uniform_int_distribution<long> pick(cap.count() / 2, cap.count());
-    return std::chrono::milliseconds(pick(rng_));
-  }
-  void reset() { attempt_ = 0; }
-
- private:
-  std::chrono::seconds max_;
-  int attempt_ = 0;
-  std::mt19937 rng_{std::random_device{}()};
-};
 
 // Pings the systemd watchdog while the main loop shows signs of life.
 class Watchdog {
@@ -97,7 +79,8 @@ Status run_agent(const AgentConfig& config, const std::atomic<bool>& stop) {
   // Identity: enrol on first start with the bootstrap token.
   credentials::Paths paths{config.data_dir / "identity"};
   server_link::Client api({});
-  Backoff backoff(config.max_backoff);
+  // Jittered, so a fleet that lost its server together does not come back in step.
+  Backoff backoff({.initial = std::chrono::seconds(1), .max = config.max_backoff, .jitter = true});
   Watchdog watchdog;
   auto identity = credentials::load(paths);
   while (!identity && !stop) {

@@ -44,7 +44,7 @@ void Supervisor::start(LaunchSpec spec) {
   kill_locked(std::chrono::seconds(5), lock);
   spec_ = std::move(spec);
   snap_ = Snapshot{};
-  backoff_ = std::chrono::seconds(1);
+  backoff_.reset();
   restart_at_.reset();
   spawn_locked();
   wake();
@@ -140,7 +140,7 @@ void Supervisor::spawn_locked() {
     ++snap_.exits;
     snap_.last_exit =
         "cannot start " + args[0] + ": " + std::strerror(pid < 0 ? errno : child_errno);
-    if (restarts_) restart_at_ = Clock::now() + backoff_;
+    if (restarts_) restart_at_ = Clock::now() + backoff_.next();
     return;
   }
   snap_.running = true;
@@ -215,11 +215,8 @@ void Supervisor::monitor() {
                             strsignal(WTERMSIG(status)) + ")";
         }
         const auto ran = Clock::now() - snap_.started_at;
-        if (ran > std::chrono::seconds(60)) backoff_ = std::chrono::seconds(1);
-        if (restarts_ && spec_) {
-          restart_at_ = Clock::now() + backoff_;
-          backoff_ = std::min(backoff_ * 2, std::chrono::seconds(60));
-        }
+        if (ran > std::chrono::seconds(60)) backoff_.reset();
+        if (restarts_ && spec_) restart_at_ = Clock::now() + backoff_.next();
       }
     }
     if (!snap_.running && restart_at_ && spec_ && restarts_ && Clock::now() >= *restart_at_) {

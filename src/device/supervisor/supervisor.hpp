@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/common/backoff.hpp"
+
 namespace ef::supervisor {
 
 struct LaunchSpec {
@@ -67,7 +69,8 @@ class Supervisor {
   Snapshot snap_;
   bool restarts_ = true;
   bool quit_ = false;
-  std::chrono::seconds backoff_{1};
+  // Restarts wait 1 s, doubling to 60 s; a run longer than 60 s starts again at 1 s.
+  Backoff backoff_{{.initial = std::chrono::seconds(1), .max = std::chrono::seconds(60)}};
   std::optional<std::chrono::steady_clock::time_point> restart_at_;
   std::thread thread_;
 };

@@ -4,11 +4,8 @@
 
 namespace ef::camera {
 
-Camera::Camera(std::unique_ptr<FrameSource> source, Backoff backoff)
-    : source_(std::move(source)),
-      backoff_(backoff),
-      delay_(backoff.initial),
-      live_(source_->live()) {
+Camera::Camera(std::unique_ptr<FrameSource> source, Backoff::Policy reopen)
+    : source_(std::move(source)), backoff_(reopen), live_(source_->live()) {
   status_.description = source_->describe();
 }
 
@@ -47,18 +44,17 @@ std::optional<Frame> Camera::next() {
           // Log the first failure of a run of them, not every retry.
           if (status_.last_error != opened.error().message) {
             spdlog::warn("camera {}: {} (retrying with back-off up to {} ms)", status_.description,
-                         opened.error().message, backoff_.max.count());
+                         opened.error().message, backoff_.policy().max.count());
           }
           status_.last_error = opened.error().message;
           status_.connected = false;
           connected_ = false;
         }
-        if (!wait_backoff(delay_)) return std::nullopt;
-        delay_ = std::min(backoff_.max, delay_ * 2);
+        if (!wait_backoff(backoff_.next())) return std::nullopt;
         continue;
       }
       open_ = true;
-      delay_ = backoff_.initial;
+      backoff_.reset();
       std::lock_guard lock(mutex_);
       status_.connected = true;
       connected_ = true;

@@ -13,14 +13,15 @@
 #include <optional>
 #include <string>
 
+#include "core/common/backoff.hpp"
 #include "runtime/camera/source.hpp"
 
 namespace ef::camera {
 
-struct Backoff {
-  std::chrono::milliseconds initial{200};
-  std::chrono::milliseconds max{5000};
-};
+// A camera that fails to open is retried after 200 ms, doubling to 5 s: a replugged USB camera or
+// a restarted RTSP server is back within seconds, a dead one costs one attempt per 5 s.
+inline constexpr Backoff::Policy kReopenBackoff{.initial = std::chrono::milliseconds(200),
+                                                .max = std::chrono::milliseconds(5000)};
 
 struct CameraStatus {
   std::string description;
@@ -33,7 +34,7 @@ struct CameraStatus {
 
 class Camera {
  public:
-  explicit Camera(std::unique_ptr<FrameSource> source, Backoff backoff = {});
+  explicit Camera(std::unique_ptr<FrameSource> source, Backoff::Policy reopen = kReopenBackoff);
   ~Camera();
 
   // The next frame, reopening the source as often as it takes. nullopt once stop() was called or
@@ -51,7 +52,6 @@ class Camera {
 
   std::unique_ptr<FrameSource> source_;
   Backoff backoff_;
-  std::chrono::milliseconds delay_;
   bool open_ = false;
   bool ever_opened_ = false;
 

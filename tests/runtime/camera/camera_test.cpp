@@ -172,7 +172,7 @@ TEST(Camera, ReconnectsWithBackoffAndCountsIt) {
   config.synthetic.disconnects = {{5, 250ms}, {10, 0ms}};
   auto source = make_source(config);
   ASSERT_TRUE(source);
-  Camera camera(std::move(*source), Backoff{20ms, 100ms});
+  Camera camera(std::move(*source), Backoff::Policy{20ms, 100ms});
   std::vector<std::string> origins;
   const auto start = Clock::now();
   for (int i = 0; i < 15; ++i) {
@@ -196,7 +196,7 @@ TEST_F(CameraTest, CameraThatNeverOpensKeepsRetryingUntilStopped) {
   config.location = (dir_ / "video99").string();  // no such device
   auto source = make_source(config);
   ASSERT_TRUE(source);
-  Camera camera(std::move(*source), Backoff{10ms, 40ms});
+  Camera camera(std::move(*source), Backoff::Policy{10ms, 40ms});
   std::optional<Frame> got;
   std::thread capture([&] { got = camera.next(); });
   std::this_thread::sleep_for(300ms);
@@ -358,7 +358,7 @@ TEST_F(CameraTest, HttpStreamPlaysAndReconnectsWhenTheStreamEnds) {
   auto source = make_source(config);
   ASSERT_TRUE(source);
   EXPECT_TRUE((*source)->live());
-  Camera camera(std::move(*source), Backoff{20ms, 100ms});
+  Camera camera(std::move(*source), Backoff::Policy{20ms, 100ms});
   // A stream does not "finish": when it ends the camera reconnects and it plays again.
   for (int i = 0; i < 25; ++i) {
     auto frame = camera.next();

@@ -309,7 +309,7 @@ TEST_F(PipelineTest, SwapCompletesEvenWhenNoFramesArrive) {
   config.type = camera::SourceConfig::Type::folder;
   config.location = (dir_ / "never").string();  // the camera never opens
   start(std::make_unique<camera::Camera>(std::move(*camera::make_source(config)),
-                                         camera::Backoff{10ms, 50ms}),
+                                         Backoff::Policy{10ms, 50ms}),
         tiny("tiny-1"));
   ASSERT_TRUE(pipeline_->request_swap(tiny("tiny-2"), "tiny-2"));
   const auto status = wait_swap_done();
@@ -324,7 +324,7 @@ TEST_F(PipelineTest, HealthFollowsTheCamera) {
   PipelineOptions options;
   options.healthy_within = 300ms;
   start(std::make_unique<camera::Camera>(std::move(*camera::make_source(config)),
-                                         camera::Backoff{10ms, 20ms}),
+                                         Backoff::Policy{10ms, 20ms}),
         tiny("tiny-1"), options);
   ASSERT_TRUE(wait_for([&] { return pipeline_->health().status == "camera_down"; }))
       << pipeline_->health().status;
