@@ -7,6 +7,11 @@ if(CCACHE_PROGRAM)
   set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
 endif()
 
+include(EdgefleetLayers)
+# A name in target_link_libraries must be a target: a package a folder forgot to find fails the
+# configure step instead of silently becoming "-lname".
+set(CMAKE_LINK_LIBRARIES_ONLY_TARGETS ON)
+
 set(EF_WARNINGS -Wall -Wextra -Werror -Wno-missing-field-initializers)
 
 if(EF_SANITIZE)
@@ -18,20 +23,34 @@ if(EF_FUZZ)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
-# ef_library(NAME SOURCES ... DEPS ...): one static library per concern under src/.
+# ef_library(NAME SOURCES ... DEPS ...): one static library per concern under src/<layer>/; its
+# layer is that folder (see EdgefleetLayers.cmake).
 function(ef_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  ef_layer_of_folder(${CMAKE_CURRENT_SOURCE_DIR} layer)
+  if(NOT layer)
+    message(FATAL_ERROR "${name}: a library lives under src/<layer>/ (one of ${EF_LAYERS})")
+  endif()
   add_library(${name} STATIC ${ARG_SOURCES})
+  ef_set_layer(${name} ${layer})
   add_library(ef::${name} ALIAS ${name})
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
   target_compile_options(${name} PRIVATE ${EF_WARNINGS})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
 endfunction()
 
-# ef_program(NAME SOURCES ... DEPS ...): a thin main that wires libraries together.
+# ef_program(NAME LAYER layer SOURCES ... DEPS ...): a thin main that wires libraries together.
+# LAYER may be left out under bench/<layer>/, where the folder says it.
 function(ef_program name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "LAYER" "SOURCES;DEPS" ${ARGN})
+  if(NOT ARG_LAYER)
+    ef_layer_of_folder(${CMAKE_CURRENT_SOURCE_DIR} ARG_LAYER)
+  endif()
+  if(NOT ARG_LAYER)
+    message(FATAL_ERROR "${name}: ef_program needs LAYER (one of ${EF_LAYERS})")
+  endif()
   add_executable(${name} ${ARG_SOURCES})
+  ef_set_layer(${name} ${ARG_LAYER})
   target_compile_options(${name} PRIVATE ${EF_WARNINGS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
 endfunction()
@@ -41,6 +60,11 @@ endfunction()
 function(ef_test name)
   cmake_parse_arguments(ARG "SERIAL" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
+  # Tests under tests/<layer>/ keep that layer's rule; tests/system/ may start every program.
+  ef_layer_of_folder(${CMAKE_CURRENT_SOURCE_DIR} layer)
+  if(layer)
+    ef_set_layer(${name} ${layer})
+  endif()
   target_compile_options(${name} PRIVATE ${EF_WARNINGS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main GTest::gmock)
   target_compile_definitions(${name} PRIVATE
