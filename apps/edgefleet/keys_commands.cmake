@@ -1,1 +1,1 @@
-target_link_libraries(edgefleet PRIVATE release)
+target_link_libraries(edgefleet PRIVATE release_signing)

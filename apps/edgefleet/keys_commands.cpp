@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "core/release/keyring.hpp"
+#include "core/release_signing/keyring.hpp"
 
 namespace ef::cli {
 namespace {

@@ -1,1 +1,1 @@
-target_link_libraries(edgefleet PRIVATE fleet_client release trust)
+target_link_libraries(edgefleet PRIVATE fleet_client release_signing trust)

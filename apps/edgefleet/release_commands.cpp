@@ -4,8 +4,8 @@
 
 #include "commands.hpp"
 #include "core/common/fs.hpp"
-#include "core/release/repository.hpp"
-#include "core/release/verify.hpp"
+#include "core/release_signing/repository.hpp"
+#include "core/release_verify/verify.hpp"
 #include "core/trust/trusted_set.hpp"
 
 namespace ef::cli {

@@ -8,8 +8,8 @@
 #include "core/common/fs.hpp"
 #include "core/common/path.hpp"
 #include "core/fetch/fetch.hpp"
-#include "core/release/materialize.hpp"
-#include "core/release/verify.hpp"
+#include "core/release_verify/materialize.hpp"
+#include "core/release_verify/verify.hpp"
 #include "core/trust/trusted_set.hpp"
 #include "device/agent/fail_point.hpp"
 

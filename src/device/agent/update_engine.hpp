@@ -21,7 +21,7 @@
 #include "core/common/result.hpp"
 #include "core/http_client/http_client.hpp"
 #include "core/json/json.hpp"
-#include "core/release/release.hpp"
+#include "core/release_format/release.hpp"
 #include "device/agent/launch.hpp"
 #include "device/blob_download/blob_download.hpp"
 #include "device/installed_releases/layout.hpp"

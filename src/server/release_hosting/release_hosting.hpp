@@ -37,7 +37,7 @@
 #include <vector>
 
 #include "core/http/router.hpp"
-#include "core/release/repository.hpp"
+#include "core/release_signing/repository.hpp"
 #include "server/audit/audit.hpp"
 #include "server/operator_auth/operator_auth.hpp"
 #include "server/store/store.hpp"

@@ -22,7 +22,7 @@
 #include "core/fetch/fetch.hpp"
 #include "core/http_client/http_client.hpp"
 #include "core/pki/pki.hpp"
-#include "core/release/release.hpp"
+#include "core/release_format/release.hpp"
 #include "core/trust/updater.hpp"
 #include "run_command.hpp"
 

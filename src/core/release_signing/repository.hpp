@@ -17,8 +17,8 @@
 
 #include "core/common/result.hpp"
 #include "core/common/time.hpp"
-#include "core/release/keyring.hpp"
-#include "core/release/release.hpp"
+#include "core/release_format/release.hpp"
+#include "core/release_signing/keyring.hpp"
 
 namespace ef::release {
 

@@ -1,4 +1,4 @@
-#include "core/release/release.hpp"
+#include "core/release_format/release.hpp"
 
 #include <algorithm>
 #include <map>
@@ -243,6 +243,10 @@ Result<Release> release_from_targets(const trust::Targets& targets, std::string_
   }
   out.epoch = *epoch;
   return out;
+}
+
+std::filesystem::path blob_path(const std::filesystem::path& blob_dir, std::string_view sha256) {
+  return blob_dir / std::string(sha256);
 }
 
 }  // namespace ef::release

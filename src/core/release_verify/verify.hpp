@@ -8,7 +8,7 @@
 
 #include "core/common/result.hpp"
 #include "core/common/time.hpp"
-#include "core/release/release.hpp"
+#include "core/release_format/release.hpp"
 #include "core/trust/updater.hpp"
 
 namespace ef::release {

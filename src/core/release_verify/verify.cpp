@@ -1,10 +1,10 @@
-#include "core/release/verify.hpp"
+#include "core/release_verify/verify.hpp"
 
 #include <unistd.h>
 
 #include "core/common/fs.hpp"
 #include "core/fetch/fetch.hpp"
-#include "core/release/materialize.hpp"
+#include "core/release_verify/materialize.hpp"
 
 namespace ef::release {
 

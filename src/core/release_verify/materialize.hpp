@@ -4,12 +4,9 @@
 #include <filesystem>
 
 #include "core/common/result.hpp"
-#include "core/release/release.hpp"
+#include "core/release_format/release.hpp"
 
 namespace ef::release {
-
-// Path of a blob in a content-addressed folder: <blob_dir>/<sha256 hex>.
-std::filesystem::path blob_path(const std::filesystem::path& blob_dir, std::string_view sha256);
 
 // Checks one blob's length and SHA-256 by reading it (for verifying without installing).
 Status verify_blob(const std::filesystem::path& blob_dir, const ReleaseFile& file);

@@ -10,10 +10,10 @@
 #include "core/common/fs.hpp"
 #include "core/common/path.hpp"
 #include "core/crypto/hash.hpp"
-#include "core/release/keyring.hpp"
-#include "core/release/materialize.hpp"
-#include "core/release/repository.hpp"
-#include "core/release/verify.hpp"
+#include "core/release_signing/keyring.hpp"
+#include "core/release_verify/materialize.hpp"
+#include "core/release_signing/repository.hpp"
+#include "core/release_verify/verify.hpp"
 #include "core/trust/trusted_set.hpp"
 
 namespace ef::release {

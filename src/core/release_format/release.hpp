@@ -64,4 +64,7 @@ Result<std::string> resolve_symlink(std::string_view link_path, std::string_view
 // another of the release's symlinks on their way.
 Status check_symlinks(const std::map<std::string, std::string>& links);
 
+// Path of a blob in a content-addressed folder: <blob_dir>/<sha256 hex>.
+std::filesystem::path blob_path(const std::filesystem::path& blob_dir, std::string_view sha256);
+
 }  // namespace ef::release

@@ -1,7 +1,7 @@
 // Verification throughput of a 200 MB release against `openssl dgst -sha256` over the same
 // bytes, side by side in one run. The floor is hashing speed: both use OpenSSL's SHA-256.
 //
-//   build/bench/core/release/verify_bench [MiB=200] [rounds=5]
+//   build/bench/core/release_verify/verify_bench [MiB=200] [rounds=5]
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "core/common/fs.hpp"
-#include "core/release/keyring.hpp"
-#include "core/release/repository.hpp"
-#include "core/release/verify.hpp"
+#include "core/release_signing/keyring.hpp"
+#include "core/release_signing/repository.hpp"
+#include "core/release_verify/verify.hpp"
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;

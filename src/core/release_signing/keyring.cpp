@@ -1,4 +1,4 @@
-#include "core/release/keyring.hpp"
+#include "core/release_signing/keyring.hpp"
 
 #include <sys/stat.h>
 

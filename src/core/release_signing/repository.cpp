@@ -1,4 +1,4 @@
-#include "core/release/repository.hpp"
+#include "core/release_signing/repository.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -11,7 +11,6 @@
 #include "core/common/fs.hpp"
 #include "core/common/path.hpp"
 #include "core/crypto/hash.hpp"
-#include "core/release/materialize.hpp"
 #include "core/trust/trusted_set.hpp"
 
 namespace ef::release {

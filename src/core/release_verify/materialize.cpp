@@ -1,4 +1,4 @@
-#include "core/release/materialize.hpp"
+#include "core/release_verify/materialize.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -163,10 +163,6 @@ Status stage(const Release& release, const fs::path& blob_dir, const fs::path& s
 }
 
 }  // namespace
-
-fs::path blob_path(const fs::path& blob_dir, std::string_view sha256) {
-  return blob_dir / std::string(sha256);
-}
 
 Status verify_blob(const fs::path& blob_dir, const ReleaseFile& file) {
   std::string ignored;
