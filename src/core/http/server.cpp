@@ -20,6 +20,7 @@
 #include <mutex>
 #include <unordered_set>
 
+#include "core/http/request_target.hpp"
 #include "core/http/transport.hpp"
 
 namespace ef::http {
@@ -34,67 +35,6 @@ namespace {
 
 constexpr std::size_t kReadChunk = 4096;
 constexpr std::size_t kFileChunk = 64 * 1024;
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes a URL part; '+' means space in a query. Refuses bad escapes, NUL, and (in a
-// path) an encoded '/', which would let a name smuggle a separator past the router.
-std::optional<std::string> percent_decode(std::string_view in, bool query) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return std::nullopt;
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      c = static_cast<char>(hi * 16 + lo);
-      if (!query && c == '/') return std::nullopt;
-      i += 2;
-    } else if (query && c == '+') {
-      c = ' ';
-    }
-    if (c == '\0') return std::nullopt;
-    out.push_back(c);
-  }
-  return out;
-}
-
-// Splits a request target into a decoded path and query; refuses dot segments and bad escapes.
-std::optional<std::string> parse_target(std::string_view target, Request& request) {
-  if (target.empty() || target.front() != '/') return "the request target must start with '/'";
-  const std::size_t q = target.find('?');
-  const auto raw_path = target.substr(0, q);
-  auto path = percent_decode(raw_path, false);
-  if (!path) return "the path has a malformed percent-escape, an encoded '/' or a NUL";
-  for (std::size_t start = 1; start <= path->size();) {
-    const std::size_t end = std::min(path->find('/', start), path->size());
-    const auto segment = std::string_view(*path).substr(start, end - start);
-    if (segment == "." || segment == "..") return "the path has '.' or '..' segments";
-    start = end + 1;
-  }
-  request.path = std::move(*path);
-  if (q == std::string_view::npos) return std::nullopt;
-  auto rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    const std::size_t amp = rest.find('&');
-    const auto pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-    if (pair.empty()) continue;
-    const std::size_t eq = pair.find('=');
-    auto key = percent_decode(pair.substr(0, eq), true);
-    auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-    if (!key || !value) return "the query has a malformed percent-escape or a NUL";
-    request.query[std::move(*key)] = std::move(*value);
-  }
-  return std::nullopt;
-}
 
 std::string_view sv(beast::string_view s) {
   return {s.data(), s.size()};
@@ -118,6 +58,29 @@ struct Server::State : std::enable_shared_from_this<State> {
   bool stopped = false;
   mutable std::mutex count_mutex;  // guards only the count read by connection_count()
   std::size_t count = 0;
+};
+
+// A temporary upload file, removed when the exchange ends (or earlier, by remove()).
+struct UploadFile {
+  std::filesystem::path path;
+  void remove() {
+    if (!path.empty()) ::unlink(path.c_str());
+    path.clear();
+  }
+  ~UploadFile() { remove(); }
+};
+
+// One request and what serve_one's steps learn about it.
+struct Exchange {
+  Clock::time_point start;
+  Request request;
+  bool keep_alive = false;
+  bool has_body = false;
+  bool expects_continue = false;
+  std::uint64_t declared_body = 0;   // left to drain if the body is refused (chunked: unknown)
+  std::uint64_t body_in_flight = 0;  // the same, unless the client waits for 100 Continue
+  std::string_view route_name;
+  UploadFile upload;
 };
 
 // One client connection. Lives as long as its coroutine (which holds a shared_ptr).
@@ -146,6 +109,19 @@ struct Connection : std::enable_shared_from_this<Connection> {
 
   asio::awaitable<void> run();
   asio::awaitable<bool> serve_one();
+  asio::awaitable<bool> read_head(bhttp::request_parser<bhttp::empty_body>& head,
+                                  Clock::time_point start);
+  Exchange begin_exchange(const bhttp::request_parser<bhttp::empty_body>& head,
+                          Clock::time_point start);
+  asio::awaitable<bool> refuse_unrouted(Exchange& ex, const Router::Match& match);
+  asio::awaitable<bool> refuse_before_body(Exchange& ex, Response refusal);
+  asio::awaitable<bool> read_body(const Router::Route& route,
+                                  bhttp::request_parser<bhttp::empty_body>& head, Exchange& ex);
+  asio::awaitable<std::optional<Response>> read_body_to_file(
+      bhttp::request_parser<bhttp::empty_body>& head, std::size_t max_body, Exchange& ex);
+  template <class Parser>
+  asio::awaitable<std::optional<Response>> feed_body(Parser& parser, std::size_t max_body);
+  asio::awaitable<bool> answer(const Router::Route& route, Exchange& ex);
   asio::awaitable<Status> read_more();
   asio::awaitable<void> drain_unread();
   asio::awaitable<void> respond(Response response, const Request* request, bool keep_alive,
@@ -166,7 +142,7 @@ asio::awaitable<Status> Connection::read_more() {
   auto n = co_await transport->read_some(buffer.data() + old, kReadChunk);
   buffer.resize(old + (n ? *n : 0));
   if (!n) co_return std::move(n).error();
-  if (*n == 0) co_return make_error(Errc::not_found, "the client closed the connection");
+  if (*n == 0) co_return make_error(Errc::closed, "the client closed the connection");
   co_return Status{};
 }
 
@@ -209,25 +185,21 @@ asio::awaitable<void> Connection::drain_unread() {
   disarm();
 }
 
-// Reads one request, runs its handler and writes the answer. Returns false to close.
-asio::awaitable<bool> Connection::serve_one() {
+// An error answer after which the connection closes.
+Response closing_error(unsigned status, std::string_view code, std::string message) {
+  Response r = Response::error(status, code, message);
+  r.close = true;
+  return r;
+}
+
+// Reads the request head into `head`. Returns false when the exchange is over: the client went
+// (or sent nothing in time), or the head was refused and that answer is sent.
+asio::awaitable<bool> Connection::read_head(bhttp::request_parser<bhttp::empty_body>& head,
+                                            Clock::time_point start) {
   const auto& limits = server->limits;
-  const auto start = Clock::now();
-  bhttp::request_parser<bhttp::empty_body> head;
-  head.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-  head.body_limit(std::numeric_limits<std::uint64_t>::max());  // checked per route below
-  head.eager(false);
-
-  auto fail = [&](unsigned status, std::string_view code, std::string message) {
-    Response r = Response::error(status, code, message);
-    r.close = true;
-    return r;
-  };
-
-  // The head.
   arm(limits.header_timeout);
   bool got_any = !buffer.empty();
-  std::optional<Response> early;
+  std::optional<Response> refusal;
   for (;;) {
     if (!buffer.empty()) {
       beast::error_code ec;
@@ -235,21 +207,23 @@ asio::awaitable<bool> Connection::serve_one() {
       buffer.erase(0, used);
       if (!ec && head.is_header_done()) break;
       if (ec && ec != bhttp::error::need_more) {
-        early = ec == bhttp::error::header_limit
-                    ? fail(431, "header_too_large",
-                           "the request head is larger than " +
-                               std::to_string(limits.max_header_bytes) + " bytes")
-                    : fail(400, "malformed_request", "malformed HTTP request: " + ec.message());
+        refusal = ec == bhttp::error::header_limit
+                      ? closing_error(431, "header_too_large",
+                                      "the request head is larger than " +
+                                          std::to_string(limits.max_header_bytes) + " bytes")
+                      : closing_error(400, "malformed_request",
+                                      "malformed HTTP request: " + ec.message());
         break;
       }
     }
     auto more = co_await read_more();
     if (!more) {
       disarm();
+      // A client that sent part of a head and stalled is told why; one that sent nothing is not.
       if (more.error().code == Errc::timeout && got_any) {
-        co_await respond(fail(408, "request_timeout",
-                              "the request head did not arrive within " +
-                                  std::to_string(limits.header_timeout.count()) + " ms"),
+        co_await respond(closing_error(408, "request_timeout",
+                                       "the request head did not arrive within " +
+                                           std::to_string(limits.header_timeout.count()) + " ms"),
                          nullptr, false, "", Verb::unknown, start);
       }
       co_return false;
@@ -257,166 +231,207 @@ asio::awaitable<bool> Connection::serve_one() {
     got_any = true;
   }
   disarm();
-  if (early) {
-    co_await respond(std::move(*early), nullptr, false, "", Verb::unknown, start);
+  if (refusal) {
+    co_await respond(std::move(*refusal), nullptr, false, "", Verb::unknown, start);
     co_return false;
   }
+  co_return true;
+}
 
+Exchange Connection::begin_exchange(const bhttp::request_parser<bhttp::empty_body>& head,
+                                    Clock::time_point start) {
   const auto& message = head.get();
-  const bool keep_alive = head.keep_alive();
-  Request request;
-  request.method = message.method();
-  request.target = std::string(sv(message.target()));
-  request.headers = message.base();
-  request.peer = peer;
-  const bool has_body = head.chunked() || (head.content_length() && *head.content_length() > 0);
+  Exchange ex;
+  ex.start = start;
+  ex.keep_alive = head.keep_alive();
+  ex.request.method = message.method();
+  ex.request.target = std::string(sv(message.target()));
+  ex.request.headers = message.base();
+  ex.request.peer = peer;
+  ex.has_body = head.chunked() || (head.content_length() && *head.content_length() > 0);
   // What is left to drain if the body is refused; a chunked body's size is unknown. A client that
   // asked for 100 Continue sends nothing before it, so a refusal before the body drains nothing.
-  const std::uint64_t declared_body = head.chunked() ? std::numeric_limits<std::uint64_t>::max()
-                                                     : head.content_length().value_or(0);
-  const bool expects_continue =
+  ex.declared_body = head.chunked() ? std::numeric_limits<std::uint64_t>::max()
+                                    : head.content_length().value_or(0);
+  ex.expects_continue =
       beast::iequals(message[bhttp::field::expect], "100-continue") && message.version() >= 11;
-  const std::uint64_t body_in_flight = expects_continue ? 0 : declared_body;
+  ex.body_in_flight = ex.expects_continue ? 0 : ex.declared_body;
+  return ex;
+}
 
-  if (auto problem = parse_target(request.target, request)) {
-    co_await respond(fail(400, "bad_target", *problem), nullptr, false, "", request.method, start);
-    co_return false;
+// Answers a request no route takes: 404, or 405 with the methods the path allows.
+asio::awaitable<bool> Connection::refuse_unrouted(Exchange& ex, const Router::Match& match) {
+  const auto& path = ex.request.path;
+  Response r = match.allowed.empty()
+                   ? Response::error(404, "not_found", "no such endpoint: " + path)
+                   : Response::error(405, "method_not_allowed",
+                                     std::string(sv(bhttp::to_string(ex.request.method))) +
+                                         " is not allowed on " + path);
+  if (!match.allowed.empty()) {
+    std::string allow;
+    for (Verb v : match.allowed)
+      allow += (allow.empty() ? "" : ", ") + std::string(sv(bhttp::to_string(v)));
+    r.set("Allow", allow);
   }
-  const auto match = server->router.match(request.method, request.path);
-  if (match.route == nullptr) {
-    Response r = match.allowed.empty()
-                     ? Response::error(404, "not_found", "no such endpoint: " + request.path)
-                     : Response::error(405, "method_not_allowed",
-                                       std::string(sv(bhttp::to_string(request.method))) +
-                                           " is not allowed on " + request.path);
-    if (!match.allowed.empty()) {
-      std::string allow;
-      for (Verb v : match.allowed)
-        allow += (allow.empty() ? "" : ", ") + std::string(sv(bhttp::to_string(v)));
-      r.set("Allow", allow);
+  co_return co_await refuse_before_body(ex, std::move(r));
+}
+
+// Sends a refusal given before the body was read. A body on its way closes the connection (after
+// draining it), so its bytes are never taken for the next request.
+asio::awaitable<bool> Connection::refuse_before_body(Exchange& ex, Response refusal) {
+  refusal.close = refusal.close || ex.has_body;
+  if (refusal.close) unread_body = ex.body_in_flight;
+  const bool keep = ex.keep_alive && !refusal.close;
+  co_await respond(std::move(refusal), &ex.request, keep, ex.route_name, ex.request.method,
+                   ex.start);
+  co_return keep;
+}
+
+// Feeds buffered and newly read bytes to a body parser until the body is complete; returns the
+// refusal when it is too large, malformed or late.
+template <class Parser>
+asio::awaitable<std::optional<Response>> Connection::feed_body(Parser& parser,
+                                                               std::size_t max_body) {
+  parser.body_limit(max_body);
+  for (;;) {
+    if (!buffer.empty()) {
+      beast::error_code ec;
+      const std::size_t used = parser.put(asio::buffer(buffer.data(), buffer.size()), ec);
+      buffer.erase(0, used);
+      if (ec == bhttp::error::need_more) ec = {};
+      if (ec == bhttp::error::body_limit) {
+        co_return closing_error(
+            413, "body_too_large",
+            "the request body is larger than " + std::to_string(max_body) + " bytes");
+      }
+      if (ec) {
+        co_return closing_error(400, "malformed_body", "malformed request body: " + ec.message());
+      }
+      if (parser.is_done()) co_return std::nullopt;
+      if (used > 0 && !buffer.empty()) continue;
     }
-    r.close = has_body;
-    unread_body = body_in_flight;
-    co_await respond(std::move(r), &request, keep_alive, "", request.method, start);
-    co_return !has_body && keep_alive;
-  }
-  const auto& route = *match.route;
-  request.params = match.params;
-  const std::string_view name = route.options.name;
-
-  if (route.options.guard) {
-    if (auto refused = route.options.guard(request)) {
-      refused->close = refused->close || has_body;
-      if (refused->close) unread_body = body_in_flight;
-      co_await respond(std::move(*refused), &request, keep_alive, name, request.method, start);
-      co_return !has_body && keep_alive && !refused->close;
+    auto more = co_await read_more();
+    if (!more) {
+      if (more.error().code == Errc::timeout) {
+        co_return closing_error(408, "request_timeout", "the request body did not arrive in time");
+      }
+      co_return closing_error(400, "incomplete_body",
+                              "the connection ended inside the request body");
     }
   }
+}
 
-  // The body, into memory or a temporary file.
+// Reads the body into a temporary file under the upload folder (routes with body_to_file).
+asio::awaitable<std::optional<Response>> Connection::read_body_to_file(
+    bhttp::request_parser<bhttp::empty_body>& head, std::size_t max_body, Exchange& ex) {
+  std::string templ = (server->limits.upload_dir / "ef-upload-XXXXXX").string();
+  const int fd = ::mkstemp(templ.data());
+  if (fd < 0) {
+    co_return closing_error(500, "internal",
+                            "cannot create a file for the upload: " + errno_text(errno));
+  }
+  ::close(fd);
+  ex.upload.path = templ;
+  ex.request.body_file = ex.upload.path;
+  bhttp::request_parser<bhttp::file_body> parser(std::move(head));
+  beast::error_code ec;
+  parser.get().body().open(templ.c_str(), beast::file_mode::write, ec);
+  if (ec) co_return closing_error(500, "internal", "cannot open the upload file: " + ec.message());
+  auto problem = co_await feed_body(parser, max_body);
+  parser.get().body().close();
+  std::error_code size_error;
+  ex.request.body_size = std::filesystem::file_size(ex.upload.path, size_error);
+  co_return problem;
+}
+
+// Reads the request body (after 100 Continue when asked) into memory or a file. Returns false
+// when the exchange is over: the client went, or the body was refused and that answer is sent.
+asio::awaitable<bool> Connection::read_body(const Router::Route& route,
+                                            bhttp::request_parser<bhttp::empty_body>& head,
+                                            Exchange& ex) {
+  const auto& limits = server->limits;
   const std::size_t max_body = route.options.max_body.value_or(limits.max_body_bytes);
   if (head.content_length() && *head.content_length() > max_body) {
-    unread_body = body_in_flight;
-    co_await respond(fail(413, "body_too_large",
-                          "the request body is " + std::to_string(*head.content_length()) +
-                              " bytes, more than the limit of " + std::to_string(max_body)),
-                     &request, false, name, request.method, start);
+    unread_body = ex.body_in_flight;
+    co_await respond(
+        closing_error(413, "body_too_large",
+                      "the request body is " + std::to_string(*head.content_length()) +
+                          " bytes, more than the limit of " + std::to_string(max_body)),
+        &ex.request, false, ex.route_name, ex.request.method, ex.start);
     co_return false;
   }
-  struct RemoveFile {
-    std::filesystem::path path;
-    void remove() {
-      if (!path.empty()) ::unlink(path.c_str());
-      path.clear();
-    }
-    ~RemoveFile() { remove(); }
-  } upload;
-  if (has_body) {
-    if (expects_continue) {
-      arm(limits.write_timeout);
-      auto sent = co_await transport->write_all("HTTP/1.1 100 Continue\r\n\r\n");
-      disarm();
-      if (!sent) co_return false;
-    }
-    arm(route.options.body_timeout.value_or(limits.body_timeout));
-    auto feed = [&](auto& parser) -> asio::awaitable<std::optional<Response>> {
-      parser.body_limit(max_body);
-      for (;;) {
-        if (!buffer.empty()) {
-          beast::error_code ec;
-          const std::size_t used = parser.put(asio::buffer(buffer.data(), buffer.size()), ec);
-          buffer.erase(0, used);
-          if (ec == bhttp::error::need_more) ec = {};
-          if (ec == bhttp::error::body_limit) {
-            co_return fail(
-                413, "body_too_large",
-                "the request body is larger than " + std::to_string(max_body) + " bytes");
-          }
-          if (ec) co_return fail(400, "malformed_body", "malformed request body: " + ec.message());
-          if (parser.is_done()) co_return std::nullopt;
-          if (used > 0 && !buffer.empty()) continue;
-        }
-        auto more = co_await read_more();
-        if (!more) {
-          if (more.error().code == Errc::timeout) {
-            co_return fail(408, "request_timeout", "the request body did not arrive in time");
-          }
-          co_return fail(400, "incomplete_body", "the connection ended inside the request body");
-        }
-      }
-    };
-    std::optional<Response> problem;
-    if (route.options.body_to_file) {
-      std::string templ = (limits.upload_dir / "ef-upload-XXXXXX").string();
-      const int fd = ::mkstemp(templ.data());
-      if (fd < 0) {
-        disarm();
-        co_await respond(
-            fail(500, "internal", "cannot create a file for the upload: " + errno_text(errno)),
-            &request, false, name, request.method, start);
-        co_return false;
-      }
-      ::close(fd);
-      upload.path = templ;
-      bhttp::request_parser<bhttp::file_body> parser(std::move(head));
-      beast::error_code ec;
-      parser.get().body().open(templ.c_str(), beast::file_mode::write, ec);
-      if (ec) {
-        problem = fail(500, "internal", "cannot open the upload file: " + ec.message());
-      } else {
-        problem = co_await feed(parser);
-        parser.get().body().close();
-        std::error_code size_error;
-        request.body_size = std::filesystem::file_size(upload.path, size_error);
-      }
-      request.body_file = upload.path;
-    } else {
-      bhttp::request_parser<bhttp::string_body> parser(std::move(head));
-      problem = co_await feed(parser);
-      request.body = std::move(parser.get().body());
-      request.body_size = request.body.size();
-    }
+  if (!ex.has_body) co_return true;
+  if (ex.expects_continue) {
+    arm(limits.write_timeout);
+    auto sent = co_await transport->write_all("HTTP/1.1 100 Continue\r\n\r\n");
     disarm();
-    if (problem) {
-      unread_body = declared_body;
-      co_await respond(std::move(*problem), &request, false, name, request.method, start);
-      co_return false;
-    }
+    if (!sent) co_return false;
   }
+  arm(route.options.body_timeout.value_or(limits.body_timeout));
+  std::optional<Response> problem;
+  if (route.options.body_to_file) {
+    problem = co_await read_body_to_file(head, max_body, ex);
+  } else {
+    bhttp::request_parser<bhttp::string_body> parser(std::move(head));
+    problem = co_await feed_body(parser, max_body);
+    ex.request.body = std::move(parser.get().body());
+    ex.request.body_size = ex.request.body.size();
+  }
+  disarm();
+  if (problem) {
+    unread_body = ex.declared_body;
+    co_await respond(std::move(*problem), &ex.request, false, ex.route_name, ex.request.method,
+                     ex.start);
+    co_return false;
+  }
+  co_return true;
+}
 
+// Runs the route's handler and sends its answer. Returns whether the connection stays open.
+asio::awaitable<bool> Connection::answer(const Router::Route& route, Exchange& ex) {
   // A handler may hold the request for long (a check-in long-poll): no read buffer meanwhile.
   if (buffer.empty()) std::string().swap(buffer);
   Response response;
   try {
-    response = co_await route.handler(request);
+    response = co_await route.handler(ex.request);
   } catch (const std::exception& e) {
     response = Response::error(500, "internal", std::string("internal error: ") + e.what());
   }
-  upload.remove();  // before answering, so a client that sees the answer sees no leftover file
+  ex.upload.remove();  // before answering, so a client that sees the answer sees no leftover file
   if (server->stopped) co_return false;
-  const bool keep = keep_alive && !response.close;
-  co_await respond(std::move(response), &request, keep, name, request.method, start);
+  const bool keep = ex.keep_alive && !response.close;
+  co_await respond(std::move(response), &ex.request, keep, ex.route_name, ex.request.method,
+                   ex.start);
   co_return keep && !closing;
+}
+
+// One request: head, route, guard, body, handler, answer. Returns false to close.
+asio::awaitable<bool> Connection::serve_one() {
+  const auto start = Clock::now();
+  bhttp::request_parser<bhttp::empty_body> head;
+  head.header_limit(static_cast<std::uint32_t>(server->limits.max_header_bytes));
+  head.body_limit(std::numeric_limits<std::uint64_t>::max());  // checked per route in read_body
+  head.eager(false);
+  if (!co_await read_head(head, start)) co_return false;
+
+  Exchange ex = begin_exchange(head, start);
+  if (auto problem = parse_target(ex.request.target, ex.request)) {
+    co_await respond(closing_error(400, "bad_target", *problem), nullptr, false, "",
+                     ex.request.method, start);
+    co_return false;
+  }
+  const auto match = server->router.match(ex.request.method, ex.request.path);
+  if (match.route == nullptr) co_return co_await refuse_unrouted(ex, match);
+  const Router::Route& route = *match.route;
+  ex.request.params = match.params;
+  ex.route_name = route.options.name;
+  if (route.options.guard) {
+    if (auto refused = route.options.guard(ex.request)) {
+      co_return co_await refuse_before_body(ex, std::move(*refused));
+    }
+  }
+  if (!co_await read_body(route, head, ex)) co_return false;
+  co_return co_await answer(route, ex);
 }
 
 asio::awaitable<void> Connection::respond(Response response, const Request* request,
