@@ -66,9 +66,7 @@ void write_bootstrap(const std::filesystem::path& out, const std::string& id,
   check(fsync_dir(parent));
 }
 
-void add_device_group(CLI::App& app) {
-  CLI::App& device = subcommand(app, "device", "register, list, show and revoke devices");
-
+void add_device_add(CLI::App& device) {
   auto* add =
       device.add_subcommand("add", "register a device and print its one-time enrollment token");
   static fleet_client::Overrides add_flags;
@@ -97,7 +95,9 @@ void add_device_group(CLI::App& app) {
     std::cout << "device " << id << " registered\n";
     print_token(reply.json);
   });
+}
 
+void add_device_list(CLI::App& device) {
   auto* list = device.add_subcommand("list", "list devices");
   static fleet_client::Overrides list_flags;
   static std::string list_site, list_cell, list_status;
@@ -129,7 +129,9 @@ void add_device_group(CLI::App& app) {
                   text(d, "connectivity").c_str(), text(d, "last_seen").c_str());
     }
   });
+}
 
+void add_device_show(CLI::App& device) {
   auto* show =
       device.add_subcommand("show", "show one device, its last report and its pinned release");
   static fleet_client::Overrides show_flags;
@@ -140,7 +142,9 @@ void add_device_group(CLI::App& app) {
     auto client = connect(show_flags, "device show");
     std::cout << must(client.call("GET", path_for(show_id)), "device show").json.dump(2) << "\n";
   });
+}
 
+void add_device_revoke(CLI::App& device) {
   auto* revoke =
       device.add_subcommand("revoke", "revoke a device at once (it cannot check in again)");
   static fleet_client::Overrides revoke_flags;
@@ -152,7 +156,9 @@ void add_device_group(CLI::App& app) {
     must(client.call("POST", path_for(revoke_id) + "/revoke"), "device revoke");
     std::cout << "device " << revoke_id << " revoked\n";
   });
+}
 
+void add_device_token(CLI::App& device) {
   auto* token =
       device.add_subcommand("token", "issue a new enrollment token (voids the unused old one)");
   static fleet_client::Overrides token_flags;
@@ -169,6 +175,15 @@ void add_device_group(CLI::App& app) {
         must(client.call("POST", path_for(token_id) + "/enrollment-token", body), "device token")
             .json);
   });
+}
+
+void add_device_group(CLI::App& app) {
+  CLI::App& device = subcommand(app, "device", "register, list, show and revoke devices");
+  add_device_add(device);
+  add_device_list(device);
+  add_device_show(device);
+  add_device_revoke(device);
+  add_device_token(device);
 }
 
 void add_bootstrap_command(CLI::App& app) {

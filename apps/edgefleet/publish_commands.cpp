@@ -12,8 +12,8 @@
 
 #include "commands.hpp"
 #include "core/common/fs.hpp"
-#include "core/release/keyring.hpp"
-#include "core/release/repository.hpp"
+#include "core/release_signing/keyring.hpp"
+#include "core/release_signing/repository.hpp"
 #include "core/trust/metadata.hpp"
 #include "core/trust/trusted_set.hpp"
 #include "server_flags.hpp"
@@ -23,9 +23,87 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void add_publish(CLI::App& app) {
-  CLI::App& rel = subcommand(app, "release", "build, verify and publish signed releases");
+// The newest targets metadata of a local repository, as bytes and parsed.
+struct LocalTargets {
+  std::int64_t version = 0;
+  std::string bytes;
+  trust::Targets targets;
+};
 
+LocalTargets load_newest_targets(const fs::path& repo) {
+  const fs::path metadata = repo / "metadata";
+  LocalTargets local;
+  local.version = release::latest_version(repo, "targets");
+  if (local.version == 0) fail("release publish: " + repo.string() + " holds no targets metadata");
+  auto bytes = read_file(metadata / (std::to_string(local.version) + ".targets.json"),
+                         trust::kMaxTargetsBytes);
+  if (!bytes) fail("release publish: " + bytes.error().message);
+  auto env = trust::parse_envelope(*bytes, trust::kMaxTargetsBytes);
+  if (!env) fail("release publish: " + env.error().message);
+  auto targets = trust::parse_targets(env->signed_json);
+  if (!targets) fail("release publish: " + targets.error().message);
+  local.bytes = std::move(*bytes);
+  local.targets = std::move(*targets);
+  return local;
+}
+
+// Root versions first: the server checks each against the one before.
+void upload_new_roots(fleet_client::Client& client, const fs::path& metadata) {
+  auto server_root = must(client.call("GET", "/repo/metadata/root.json"), "release publish");
+  const auto server_root_version = server_root.json["signed"].value("version", std::int64_t{0});
+  for (auto v : release::root_versions(metadata)) {
+    if (v <= server_root_version) continue;
+    auto bytes = read_file(metadata / (std::to_string(v) + ".root.json"), trust::kMaxRootBytes);
+    if (!bytes) fail("release publish: " + bytes.error().message);
+    must(client.send("PUT", "/api/v1/repository/root", *bytes, "application/json"),
+         "release publish (root)");
+    std::cout << "root version " << v << " uploaded\n";
+  }
+}
+
+// Then the blobs the targets list that the server lacks (only hashes from our own targets).
+void upload_missing_blobs(fleet_client::Client& client, const fs::path& repo,
+                          const trust::Targets& targets) {
+  std::set<std::string> hashes;
+  for (const auto& [path, file] : targets.targets) {
+    const auto it = file.hashes.find("sha256");
+    if (it == file.hashes.end()) fail("release publish: target " + path + " has no sha256");
+    hashes.insert(it->second);
+  }
+  json::Json ask = {{"sha256", hashes}};
+  auto missing =
+      must(client.call("POST", "/api/v1/repository/blobs/missing", ask), "release publish");
+  std::uint64_t uploaded = 0;
+  for (const auto& h : missing.json["missing"]) {
+    const std::string hex = h.get<std::string>();
+    if (!hashes.contains(hex))
+      fail("release publish: the server asked for a blob we did not offer");
+    auto data = read_file(repo / "blobs" / "sha256" / hex, std::uint64_t{8} << 30);
+    if (!data) fail("release publish: " + data.error().message);
+    must(client.send("PUT", "/api/v1/repository/blobs/sha256/" + hex, *data,
+                     "application/octet-stream"),
+         "release publish (blob " + hex + ")");
+    uploaded += data->size();
+  }
+  std::cout << missing.json["missing"].size() << " of " << hashes.size() << " blobs uploaded ("
+            << uploaded << " bytes)\n";
+}
+
+// Last the targets metadata, which the server checks before signing snapshot and timestamp.
+void publish_targets(fleet_client::Client& client, const LocalTargets& local) {
+  auto reply = client.send("POST", "/api/v1/releases", local.bytes, "application/json");
+  if (!reply && reply.error().code == Errc::exists) {
+    std::cout << "targets version " << local.version << " is already published; nothing new\n";
+    return;
+  }
+  auto published = must(std::move(reply), "release publish");
+  std::cout << "published targets version " << published.json["targets_version"] << ", release(s)";
+  for (const auto& v : published.json["releases"])
+    std::cout << " " << v.get<std::string>();
+  std::cout << "\n";
+}
+
+void add_publish_command(CLI::App& rel) {
   auto* publish = rel.add_subcommand(
       "publish", "upload a release repository's newest targets and blobs to the server");
   static fleet_client::Overrides flags;
@@ -34,65 +112,15 @@ void add_publish(CLI::App& app) {
       ->required();
   add_server_flags(publish, &flags);
   publish->callback([] {
-    const fs::path metadata = fs::path(repo) / "metadata";
-    const auto targets_version = release::latest_version(repo, "targets");
-    if (targets_version == 0) fail("release publish: " + repo + " holds no targets metadata");
-    auto targets_bytes = read_file(metadata / (std::to_string(targets_version) + ".targets.json"),
-                                   trust::kMaxTargetsBytes);
-    if (!targets_bytes) fail("release publish: " + targets_bytes.error().message);
-    auto env = trust::parse_envelope(*targets_bytes, trust::kMaxTargetsBytes);
-    if (!env) fail("release publish: " + env.error().message);
-    auto targets = trust::parse_targets(env->signed_json);
-    if (!targets) fail("release publish: " + targets.error().message);
-
+    const auto local = load_newest_targets(repo);
     auto client = connect(flags, "release publish");
-    // Root versions first.
-    auto server_root = must(client.call("GET", "/repo/metadata/root.json"), "release publish");
-    const auto server_root_version = server_root.json["signed"].value("version", std::int64_t{0});
-    for (auto v : release::root_versions(metadata)) {
-      if (v <= server_root_version) continue;
-      auto bytes = read_file(metadata / (std::to_string(v) + ".root.json"), trust::kMaxRootBytes);
-      if (!bytes) fail("release publish: " + bytes.error().message);
-      must(client.send("PUT", "/api/v1/repository/root", *bytes, "application/json"),
-           "release publish (root)");
-      std::cout << "root version " << v << " uploaded\n";
-    }
-    // Then the blobs the server lacks.
-    std::set<std::string> hashes;
-    for (const auto& [path, file] : targets->targets) {
-      const auto it = file.hashes.find("sha256");
-      if (it == file.hashes.end()) fail("release publish: target " + path + " has no sha256");
-      hashes.insert(it->second);
-    }
-    json::Json ask = {{"sha256", hashes}};
-    auto missing =
-        must(client.call("POST", "/api/v1/repository/blobs/missing", ask), "release publish");
-    std::uint64_t uploaded = 0;
-    for (const auto& h : missing.json["missing"]) {
-      const std::string hex = h.get<std::string>();
-      auto data = read_file(fs::path(repo) / "blobs" / "sha256" / hex, std::uint64_t{8} << 30);
-      if (!data) fail("release publish: " + data.error().message);
-      must(client.send("PUT", "/api/v1/repository/blobs/sha256/" + hex, *data,
-                       "application/octet-stream"),
-           "release publish (blob " + hex + ")");
-      uploaded += data->size();
-    }
-    std::cout << missing.json["missing"].size() << " of " << hashes.size() << " blobs uploaded ("
-              << uploaded << " bytes)\n";
-    // Then the targets metadata.
-    auto reply = client.send("POST", "/api/v1/releases", *targets_bytes, "application/json");
-    if (!reply && reply.error().code == Errc::exists) {
-      std::cout << "targets version " << targets_version << " is already published; nothing new\n";
-      return;
-    }
-    auto published = must(std::move(reply), "release publish");
-    std::cout << "published targets version " << published.json["targets_version"]
-              << ", release(s)";
-    for (const auto& v : published.json["releases"])
-      std::cout << " " << v.get<std::string>();
-    std::cout << "\n";
+    upload_new_roots(client, fs::path(repo) / "metadata");
+    upload_missing_blobs(client, repo, local.targets);
+    publish_targets(client, local);
   });
+}
 
+void add_list_command(CLI::App& rel) {
   auto* list = rel.add_subcommand("list", "list the releases published on the server");
   static fleet_client::Overrides list_flags;
   static bool as_json = false;
@@ -116,6 +144,12 @@ void add_publish(CLI::App& app) {
                   r["published_by"].get<std::string>().c_str());
     }
   });
+}
+
+void add_publish(CLI::App& app) {
+  CLI::App& rel = subcommand(app, "release", "build, verify and publish signed releases");
+  add_publish_command(rel);
+  add_list_command(rel);
 }
 
 const CommandGroup group("release-publish", add_publish);

@@ -146,87 +146,109 @@ bool refused(const Row& r, const std::string& release) {
   return reason.starts_with("release " + release + ":") && !reason.ends_with("(will retry)");
 }
 
+// What `edgefleet wait` waits for: exactly one of the three.
+struct WaitGoal {
+  bool online = false;
+  std::string release;
+  std::string rolled_back_release;
+};
+
+// Whether device r reached the goal; a device that failed a --release goal ends the wait.
+bool reached(const Row& r, const WaitGoal& goal) {
+  const bool idle = get(r, "update_phase").empty() || get(r, "update_phase") == "idle";
+  if (goal.online) return get(r, "enrollment") == "active" && get(r, "status") == "online";
+  if (!goal.release.empty()) {
+    if (rolled_back(r, goal.release) || refused(r, goal.release)) {
+      fail("wait: " + get(r, "id") + " did not take release " + goal.release + ": " +
+           or_dash(get(r, "last_failure_reason")));
+    }
+    return get(r, "release") == goal.release && idle;
+  }
+  return rolled_back(r, goal.rolled_back_release) && idle &&
+         get(r, "release") != goal.rolled_back_release;
+}
+
+std::string reached_text(const Row& r, const WaitGoal& goal) {
+  if (goal.online) return "enrolled and online";
+  if (goal.release.empty()) {
+    return "rolled back to " + or_dash(get(r, "release")) + ": " + get(r, "last_failure_reason");
+  }
+  return "runs " + goal.release + ", model " + or_dash(get(r, "model_version"));
+}
+
+struct WaitOptions {
+  std::string site, cell;
+  std::vector<std::string> ids;
+  std::chrono::milliseconds timeout{600000};
+  std::chrono::milliseconds table_every{0};  // 0: no table while waiting
+};
+
+void wait_for(fleet_client::Client& client, const WaitGoal& goal, const WaitOptions& options) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const auto deadline = start + options.timeout;
+  auto last_table = start;
+  std::set<std::string> announced;
+  for (;;) {
+    auto rows = select(fetch_rows(client, options.site, options.cell, "wait"), options.ids);
+    if (rows.empty()) fail("wait: no devices to wait for");
+    std::vector<std::string> pending;
+    for (const auto& r : rows) {
+      const std::string id = get(r, "id");
+      if (!reached(r, goal)) {
+        pending.push_back(id + " (" + or_dash(get(r, "release")) + ", " + state_of(r) + ")");
+      } else if (announced.insert(id).second) {
+        const double s = std::chrono::duration<double>(Clock::now() - start).count();
+        std::printf("%6.1f s  %s: %s\n", s, id.c_str(), reached_text(r, goal).c_str());
+        std::fflush(stdout);
+      }
+    }
+    if (options.table_every.count() > 0 &&
+        (pending.empty() || Clock::now() - last_table >= options.table_every)) {
+      last_table = Clock::now();
+      std::printf("\n");
+      print_table(rows, false);
+      std::printf("\n");
+    }
+    if (pending.empty()) return;
+    if (Clock::now() >= deadline) {
+      std::string list;
+      for (const auto& p : pending)
+        list += (list.empty() ? "" : ", ") + p;
+      fail("wait: timed out after " + std::to_string(options.timeout.count() / 1000) +
+           " s; still waiting for " + list);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
 void add_wait(CLI::App& app) {
   auto* wait = app.add_subcommand(
       "wait",
       "wait until devices committed a release (--release) or rolled it back (--rolled-back); "
       "exit 1 when a device fails it or the time is up");
   static fleet_client::Overrides flags;
-  static std::string release, rolled_back_release, site, cell;
-  static std::vector<std::string> ids;
+  static WaitGoal goal;
+  static WaitOptions options;
   static double timeout = 600, table_every = 0;
-  static bool online = false;
-  wait->add_flag("--online", online, "every device enrolled and checked in");
-  wait->add_option("--release", release, "every device runs this release");
-  wait->add_option("--rolled-back", rolled_back_release,
+  wait->add_flag("--online", goal.online, "every device enrolled and checked in");
+  wait->add_option("--release", goal.release, "every device runs this release");
+  wait->add_option("--rolled-back", goal.rolled_back_release,
                    "every device tried this release and rolled back");
   wait->add_option("--table-every", table_every,
                    "print the status table every this many seconds while waiting");
-  wait->add_option("DEVICES", ids, "device ids (default: every device not revoked)");
-  wait->add_option("--site", site);
-  wait->add_option("--cell", cell);
+  wait->add_option("DEVICES", options.ids, "device ids (default: every device not revoked)");
+  wait->add_option("--site", options.site);
+  wait->add_option("--cell", options.cell);
   wait->add_option("--timeout", timeout, "give up after this many seconds")->capture_default_str();
   add_server_flags(wait, &flags);
   wait->callback([] {
-    if (int(online) + int(!release.empty()) + int(!rolled_back_release.empty()) != 1)
+    if (int(goal.online) + int(!goal.release.empty()) + int(!goal.rolled_back_release.empty()) != 1)
       fail("wait: give one of --online, --release V or --rolled-back V");
+    options.timeout = std::chrono::milliseconds(static_cast<long>(timeout * 1000));
+    options.table_every = std::chrono::milliseconds(static_cast<long>(table_every * 1000));
     auto client = connect(flags, "wait");
-    const auto start = std::chrono::steady_clock::now();
-    auto last_table = start;
-    const auto deadline = start + std::chrono::milliseconds(static_cast<long>(timeout * 1000));
-    std::set<std::string> announced;
-    for (;;) {
-      auto rows = select(fetch_rows(client, site, cell, "wait"), ids);
-      if (rows.empty()) fail("wait: no devices to wait for");
-      std::vector<std::string> pending;
-      for (const auto& r : rows) {
-        const std::string id = get(r, "id");
-        const bool idle = get(r, "update_phase").empty() || get(r, "update_phase") == "idle";
-        bool done = false;
-        if (online) {
-          done = get(r, "enrollment") == "active" && get(r, "status") == "online";
-        } else if (!release.empty()) {
-          if (rolled_back(r, release) || refused(r, release)) {
-            fail("wait: " + id + " did not take release " + release + ": " +
-                 or_dash(get(r, "last_failure_reason")));
-          }
-          done = get(r, "release") == release && idle;
-        } else {
-          done = rolled_back(r, rolled_back_release) && idle &&
-                 get(r, "release") != rolled_back_release;
-        }
-        if (!done) {
-          pending.push_back(id + " (" + or_dash(get(r, "release")) + ", " + state_of(r) + ")");
-        } else if (announced.insert(id).second) {
-          const double s =
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-          const std::string what =
-              online            ? "enrolled and online"
-              : release.empty() ? "rolled back to " + or_dash(get(r, "release")) + ": " +
-                                      get(r, "last_failure_reason")
-                                : "runs " + release + ", model " + or_dash(get(r, "model_version"));
-          std::printf("%6.1f s  %s: %s\n", s, id.c_str(), what.c_str());
-          std::fflush(stdout);
-        }
-      }
-      if (table_every > 0 && (pending.empty() || std::chrono::steady_clock::now() - last_table >=
-                                                     std::chrono::milliseconds(
-                                                         static_cast<long>(table_every * 1000)))) {
-        last_table = std::chrono::steady_clock::now();
-        std::printf("\n");
-        print_table(rows, false);
-        std::printf("\n");
-      }
-      if (pending.empty()) return;
-      if (std::chrono::steady_clock::now() >= deadline) {
-        std::string list;
-        for (const auto& p : pending)
-          list += (list.empty() ? "" : ", ") + p;
-        fail("wait: timed out after " + std::to_string(static_cast<long>(timeout)) +
-             " s; still waiting for " + list);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
+    wait_for(client, goal, options);
   });
 }
 
