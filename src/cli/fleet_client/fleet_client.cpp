@@ -22,6 +22,38 @@ std::filesystem::path default_config_path() {
   return {};
 }
 
+// A config file holding a token must be readable by its owner only, as ssh insists for keys: a
+// token in a world-readable file is a token anyone on the workstation can use.
+Status check_private(const std::filesystem::path& config, std::string_view text) {
+  if (text.find("\"token\"") == std::string_view::npos) return {};
+  std::error_code ec;
+  using std::filesystem::perms;
+  const auto mode = std::filesystem::status(config, ec).permissions();
+  if (!ec && (mode & (perms::group_all | perms::others_all)) != perms::none) {
+    return make_error(Errc::refused, "config file " + config.string() +
+                                         " holds a token but others may read it: chmod 600 " +
+                                         config.string());
+  }
+  return {};
+}
+
+// The error code for an HTTP error status, so callers can branch on what happened.
+Errc errc_for_status(long status) {
+  switch (status) {
+    case 404:
+      return Errc::not_found;
+    case 409:
+      return Errc::exists;
+    case 401:
+    case 403:
+      return Errc::refused;
+    case 413:
+      return Errc::too_large;
+    default:
+      return status >= 500 ? Errc::network : Errc::invalid_argument;
+  }
+}
+
 }  // namespace
 
 Result<Settings> resolve(const Overrides& flags, bool token_required) {
@@ -36,6 +68,7 @@ Result<Settings> resolve(const Overrides& flags, bool token_required) {
   std::error_code ec;
   if (!config.empty() && (explicit_config || std::filesystem::exists(config, ec))) {
     EF_TRY(auto text, read_file(config, 1 << 20));
+    EF_CHECK(check_private(config, text));
     auto parsed = json::parse_strict(text);
     if (!parsed || !parsed->is_object()) {
       return make_error(Errc::malformed,
@@ -100,10 +133,7 @@ Result<Reply> Client::send(std::string_view method, std::string_view path, std::
     if (reply.json.is_object() && reply.json.contains("error") && reply.json["error"].is_object()) {
       message += ": " + reply.json["error"].value("message", "");
     }
-    const Errc code = reply.status == 404   ? Errc::not_found
-                      : reply.status == 409 ? Errc::exists
-                                            : Errc::invalid_argument;
-    return make_error(code, message);
+    return make_error(errc_for_status(reply.status), message);
   }
   return reply;
 }

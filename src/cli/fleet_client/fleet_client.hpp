@@ -5,7 +5,10 @@
 // (EDGEFLEET_SERVER, EDGEFLEET_TOKEN, EDGEFLEET_CA), and a JSON config file
 // ({"server": "https://fleet.example:8443", "token": "eft_...", "ca_file": "/path/ca.crt"}) named
 // by --config, EDGEFLEET_CONFIG, or $XDG_CONFIG_HOME/edgefleet/config.json (default
-// ~/.config/edgefleet/config.json). A config file holding a token should be mode 0600.
+// ~/.config/edgefleet/config.json). A config file holding a token must be readable by its owner
+// only (mode 0600): it is refused otherwise, as ssh refuses an open key file. HTTP error statuses
+// become errors whose code says what happened (404 not_found, 409 exists, 401/403 refused, 5xx
+// network).
 #pragma once
 
 #include <optional>
