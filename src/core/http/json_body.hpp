@@ -8,7 +8,7 @@ namespace ef::http {
 
 // The HTTP status for an error code: invalid_argument, malformed, unsafe_path, mismatch,
 // bad_signature, rollback, expired -> 400 (handlers that mean 401/403 say so themselves);
-// not_found -> 404; exists -> 409; too_large -> 413; unsupported -> 501; timeout -> 504;
+// not_found -> 404; exists, refused -> 409; too_large -> 413; unsupported -> 501; timeout -> 504;
 // no_space -> 507; everything else -> 500.
 unsigned status_for(Errc code);
 

@@ -554,20 +554,28 @@ Result<std::unique_ptr<typename Protocol::acceptor>> open_acceptor(
   return acceptor;
 }
 
-}  // namespace
-
-Result<std::uint16_t> Server::listen_tcp(const std::string& host, std::uint16_t port) {
+// Binds host:port (port 0: any free port) for listen_tcp and listen_tls.
+Result<std::unique_ptr<tcp::acceptor>> open_tcp_acceptor(asio::io_context& context,
+                                                         const std::string& host,
+                                                         std::uint16_t port) {
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(host, ec);
   if (ec) return make_error(Errc::invalid_argument, "not an IP address: " + host);
-  auto acceptor = open_acceptor<tcp>(state_->context, tcp::endpoint(address, port), true);
+  auto acceptor = open_acceptor<tcp>(context, tcp::endpoint(address, port), true);
   if (!acceptor) {
     return std::move(acceptor).error().context("cannot listen on " + host + ":" +
                                                std::to_string(port));
   }
-  const std::uint16_t bound = (*acceptor)->local_endpoint().port();
-  auto& ref = **acceptor;
-  state_->tcp_acceptors.push_back(std::move(*acceptor));
+  return std::move(*acceptor);
+}
+
+}  // namespace
+
+Result<std::uint16_t> Server::listen_tcp(const std::string& host, std::uint16_t port) {
+  EF_TRY(auto acceptor, open_tcp_acceptor(state_->context, host, port));
+  const std::uint16_t bound = acceptor->local_endpoint().port();
+  auto& ref = *acceptor;
+  state_->tcp_acceptors.push_back(std::move(acceptor));
   asio::co_spawn(
       state_->context,
       accept_loop(state_, ref,
@@ -578,17 +586,10 @@ Result<std::uint16_t> Server::listen_tcp(const std::string& host, std::uint16_t 
 
 Result<std::uint16_t> Server::listen_tls(const std::string& host, std::uint16_t port,
                                          std::shared_ptr<TlsContext> tls) {
-  boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host, ec);
-  if (ec) return make_error(Errc::invalid_argument, "not an IP address: " + host);
-  auto acceptor = open_acceptor<tcp>(state_->context, tcp::endpoint(address, port), true);
-  if (!acceptor) {
-    return std::move(acceptor).error().context("cannot listen on " + host + ":" +
-                                               std::to_string(port));
-  }
-  const std::uint16_t bound = (*acceptor)->local_endpoint().port();
-  auto& ref = **acceptor;
-  state_->tls_acceptors.emplace_back(std::move(*acceptor), tls);
+  EF_TRY(auto acceptor, open_tcp_acceptor(state_->context, host, port));
+  const std::uint16_t bound = acceptor->local_endpoint().port();
+  auto& ref = *acceptor;
+  state_->tls_acceptors.emplace_back(std::move(acceptor), tls);
   asio::co_spawn(
       state_->context,
       accept_loop(state_, ref,

@@ -112,7 +112,7 @@ class TlsTransport : public Transport {
     auto n = co_await drive("TLS read", [this, data, size](std::size_t* n) {
       return SSL_read_ex(ssl_, data, size, n);
     });
-    if (!n && n.error().code == Errc::not_found) co_return std::size_t{0};  // close_notify / EOF
+    if (!n && n.error().code == Errc::closed) co_return std::size_t{0};  // close_notify / EOF
     co_return n;
   }
 
@@ -145,7 +145,7 @@ class TlsTransport : public Transport {
 
  private:
   // Calls op until it succeeds, waiting for the socket as OpenSSL asks. A clean end of stream
-  // comes back as Errc::not_found so read_some can turn it into 0.
+  // comes back as Errc::closed so read_some can turn it into 0.
   template <class Op>
   asio::awaitable<Result<std::size_t>> drive(const char* what, Op op) {
     for (;;) {
@@ -164,7 +164,7 @@ class TlsTransport : public Transport {
                                     asio::redirect_error(asio::use_awaitable, ec));
       } else if (error == SSL_ERROR_ZERO_RETURN ||
                  (error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0)) {
-        co_return make_error(Errc::not_found, std::string(what) + ": peer closed the connection");
+        co_return make_error(Errc::closed, std::string(what) + ": peer closed the connection");
       } else {
         co_return make_error(Errc::network, std::string(what) + " failed: " + openssl_error_text());
       }
