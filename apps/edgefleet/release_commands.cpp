@@ -42,9 +42,7 @@ struct ExpiryFlags {
   }
 };
 
-void add_release(CLI::App& app) {
-  CLI::App& rel = subcommand(app, "release", "build, verify and publish signed releases");
-
+void add_release_build(CLI::App& rel) {
   auto* build = rel.add_subcommand(
       "build", "add a release (code/, model/, config/ of SRC_DIR) to a repository");
   static release::BuildOptions b;
@@ -70,7 +68,9 @@ void add_release(CLI::App& app) {
       std::cout << "No snapshot/timestamp keys here: the server signs those when you publish.\n";
     }
   });
+}
 
+void add_release_verify(CLI::App& rel) {
   auto* verify =
       rel.add_subcommand("verify", "verify a release from a trusted root; optionally install it");
   static std::string repo, root_file, version, into, state;
@@ -95,7 +95,9 @@ void add_release(CLI::App& app) {
     if (!into.empty()) std::cout << "; installed in " << into;
     std::cout << "\n";
   });
+}
 
+void add_release_refresh(CLI::App& rel) {
   auto* refresh =
       rel.add_subcommand("refresh", "sign a new timestamp (and snapshot) with the online keys");
   static std::string refresh_keys, refresh_repo;
@@ -115,6 +117,13 @@ void add_release(CLI::App& app) {
     if (!st) fail("release refresh: " + st.error().message);
     std::cout << "timestamp refreshed in " << refresh_repo << "\n";
   });
+}
+
+void add_release(CLI::App& app) {
+  CLI::App& rel = subcommand(app, "release", "build, verify and publish signed releases");
+  add_release_build(rel);
+  add_release_verify(rel);
+  add_release_refresh(rel);
 }
 
 const CommandGroup group("release", add_release);

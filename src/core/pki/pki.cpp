@@ -265,6 +265,49 @@ Result<std::string> make_csr(std::string_view key_pem, std::string_view common_n
   return bio_string(bio.get());
 }
 
+namespace {
+
+// Whether the request's extensions ask for a CA certificate (CA:TRUE, or keyCertSign/cRLSign).
+bool asks_for_ca(X509_REQ* req) {
+  STACK_OF(X509_EXTENSION)* exts = X509_REQ_get_extensions(req);
+  if (exts == nullptr) return false;
+  bool wants_ca = false;
+  for (int i = 0; i < sk_X509_EXTENSION_num(exts); ++i) {
+    X509_EXTENSION* ext = sk_X509_EXTENSION_value(exts, i);
+    const int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+    if (nid == NID_basic_constraints) {
+      if (auto* bc = static_cast<BASIC_CONSTRAINTS*>(X509V3_EXT_d2i(ext))) {
+        wants_ca = wants_ca || bc->ca != 0;
+        BASIC_CONSTRAINTS_free(bc);
+      }
+    } else if (nid == NID_key_usage) {
+      if (auto* usage = static_cast<ASN1_BIT_STRING*>(X509V3_EXT_d2i(ext))) {
+        wants_ca =
+            wants_ca || ASN1_BIT_STRING_get_bit(usage, 5) || ASN1_BIT_STRING_get_bit(usage, 6);
+        ASN1_BIT_STRING_free(usage);
+      }
+    }
+  }
+  sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+  return wants_ca;
+}
+
+// The subject's common name as UTF-8, or "" when it has none.
+std::string subject_common_name(X509_REQ* req) {
+  X509_NAME* subject = X509_REQ_get_subject_name(req);
+  const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (index < 0) return "";
+  unsigned char* utf8 = nullptr;
+  const int n =
+      ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index)));
+  if (n < 0) return "";
+  std::string cn(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(n));
+  OPENSSL_free(utf8);
+  return cn;
+}
+
+}  // namespace
+
 Result<CertificateRequest> parse_csr(std::string_view pem) {
   if (pem.size() > kMaxPemBytes) {
     return make_error(Errc::too_large,
@@ -288,43 +331,12 @@ Result<CertificateRequest> parse_csr(std::string_view pem) {
     return make_error(Errc::bad_signature,
                       "the CSR's signature does not verify with its own key (was it altered?)");
   }
-  if (STACK_OF(X509_EXTENSION)* exts = X509_REQ_get_extensions(req.get())) {
-    bool wants_ca = false;
-    for (int i = 0; i < sk_X509_EXTENSION_num(exts); ++i) {
-      X509_EXTENSION* ext = sk_X509_EXTENSION_value(exts, i);
-      const int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
-      if (nid == NID_basic_constraints) {
-        if (auto* bc = static_cast<BASIC_CONSTRAINTS*>(X509V3_EXT_d2i(ext))) {
-          wants_ca = wants_ca || bc->ca != 0;
-          BASIC_CONSTRAINTS_free(bc);
-        }
-      } else if (nid == NID_key_usage) {
-        if (auto* usage = static_cast<ASN1_BIT_STRING*>(X509V3_EXT_d2i(ext))) {
-          wants_ca =
-              wants_ca || ASN1_BIT_STRING_get_bit(usage, 5) || ASN1_BIT_STRING_get_bit(usage, 6);
-          ASN1_BIT_STRING_free(usage);
-        }
-      }
-    }
-    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-    if (wants_ca) {
-      return make_error(
-          Errc::invalid_argument,
-          "the CSR asks for a CA certificate (CA:TRUE or certificate signing); devices "
-          "only get end-entity client certificates");
-    }
+  if (asks_for_ca(req.get())) {
+    return make_error(Errc::invalid_argument,
+                      "the CSR asks for a CA certificate (CA:TRUE or certificate signing); devices "
+                      "only get end-entity client certificates");
   }
-  X509_NAME* subject = X509_REQ_get_subject_name(req.get());
-  const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
-  if (index >= 0) {
-    unsigned char* utf8 = nullptr;
-    const int n =
-        ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index)));
-    if (n >= 0) {
-      out.subject_cn.assign(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(n));
-      OPENSSL_free(utf8);
-    }
-  }
+  out.subject_cn = subject_common_name(req.get());
   out.public_key_pem = public_key_pem(key);
   return out;
 }

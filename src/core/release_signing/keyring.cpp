@@ -106,6 +106,70 @@ Status init_keys(const fs::path& dir, const KeysInitOptions& options, UtcTime no
   return write_root(dir, bytes, 1);
 }
 
+namespace {
+
+// The next root: the role's keys replaced by `fresh`, keys no role uses dropped, unsigned.
+Json rotated_root(const Json& current_signed, const trust::Root& current,
+                  const RotateOptions& options, const std::vector<trust::SigningKey>& fresh,
+                  UtcTime now) {
+  Json next = current_signed;
+  next["version"] = current.version + 1;
+  next["expires"] = format_utc(now + options.root_expiry);
+  next["roles"][options.role]["keyids"] = Json::array();
+  for (const auto& signing : fresh) {
+    next["keys"][signing.keyid] = trust::public_key_json(signing.key);
+    next["roles"][options.role]["keyids"].push_back(signing.keyid);
+  }
+  std::int64_t threshold =
+      options.threshold > 0 ? options.threshold : current.roles.at(options.role).threshold;
+  next["roles"][options.role]["threshold"] =
+      std::min<std::int64_t>(threshold, static_cast<std::int64_t>(fresh.size()));
+  Json used = Json::object();
+  for (const auto& [role, r] : next["roles"].items()) {
+    for (const auto& id : r["keyids"])
+      used[id.get<std::string>()] = next["keys"][id.get<std::string>()];
+  }
+  next["keys"] = std::move(used);
+  return next;
+}
+
+Status rename_or_error(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  fs::rename(from, to, ec);
+  if (ec) return make_error(Errc::io, "cannot rename " + from.string() + ": " + ec.message());
+  return {};
+}
+
+// Writes the keys and the new root in an order that never loses a key a written root relies on:
+// new keys under temporary names, the new root, old keys retired, new keys under final names.
+Status install_rotation(const fs::path& dir, const RotateOptions& options,
+                        const std::vector<trust::SigningKey>& fresh, const std::string& root_bytes,
+                        std::int64_t old_version) {
+  for (std::size_t i = 0; i < fresh.size(); ++i) {
+    const fs::path temp = dir / (options.role + "-" + std::to_string(i + 1) + ".key.new");
+    EF_CHECK(write_file_atomic(temp, fresh[i].key.to_pem(), 0600));
+  }
+  EF_CHECK(write_root(dir, root_bytes, old_version + 1));
+  EF_CHECK(make_dirs(dir / "retired", 0700));
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (file.starts_with(options.role + "-") && file.ends_with(".key")) {
+      EF_CHECK(rename_or_error(
+          entry.path(), dir / "retired" / (file + ".until-root-" + std::to_string(old_version))));
+    }
+  }
+  if (ec) return make_error(Errc::io, "cannot list " + dir.string() + ": " + ec.message());
+  for (std::size_t i = 0; i < fresh.size(); ++i) {
+    const std::string final_name = options.role + "-" + std::to_string(i + 1) + ".key";
+    EF_CHECK(rename_or_error(dir / (final_name + ".new"), dir / final_name));
+  }
+  EF_CHECK(fsync_dir(dir));
+  return fsync_dir(dir / "retired");
+}
+
+}  // namespace
+
 Result<std::int64_t> rotate_keys(const fs::path& dir, const RotateOptions& options, UtcTime now) {
   if (std::find(std::begin(kRoles), std::end(kRoles), options.role) == std::end(kRoles)) {
     return make_error(Errc::invalid_argument, "unknown role \"" + printable(options.role) + "\"");
@@ -120,30 +184,12 @@ Result<std::int64_t> rotate_keys(const fs::path& dir, const RotateOptions& optio
                       "rotation needs " + std::to_string(current.roles.at("root").threshold) +
                           " root keys in " + dir.string());
   }
-  Json next = env.signed_json;
-  const std::int64_t version = current.version + 1;
-  next["version"] = version;
-  next["expires"] = format_utc(now + options.root_expiry);
-  // Drop the role's old keys (and keys no role uses any more), add the new ones.
-  next["roles"][options.role]["keyids"] = Json::array();
   std::vector<trust::SigningKey> fresh;
   for (int i = 1; i <= options.new_keys; ++i) {
     EF_TRY(auto key, crypto::PrivateKey::generate_ed25519());
-    auto signing = trust::make_signing_key(std::move(key));
-    next["keys"][signing.keyid] = trust::public_key_json(signing.key);
-    next["roles"][options.role]["keyids"].push_back(signing.keyid);
-    fresh.push_back(std::move(signing));
+    fresh.push_back(trust::make_signing_key(std::move(key)));
   }
-  std::int64_t threshold =
-      options.threshold > 0 ? options.threshold : current.roles.at(options.role).threshold;
-  threshold = std::min<std::int64_t>(threshold, options.new_keys);
-  next["roles"][options.role]["threshold"] = threshold;
-  Json used = Json::object();
-  for (const auto& [role, r] : next["roles"].items()) {
-    for (const auto& id : r["keyids"])
-      used[id.get<std::string>()] = next["keys"][id.get<std::string>()];
-  }
-  next["keys"] = std::move(used);
+  const Json next = rotated_root(env.signed_json, current, options, fresh, now);
   std::vector<trust::SigningKey> signers = ring.of("root");
   if (options.role == "root") signers.insert(signers.end(), fresh.begin(), fresh.end());
   EF_TRY(std::string bytes, trust::sign_metadata(next, signers));
@@ -151,28 +197,8 @@ Result<std::int64_t> rotate_keys(const fs::path& dir, const RotateOptions& optio
   EF_TRY(auto check, trust::TrustedSet::create(current_bytes, now));
   if (auto st = check.update_root(bytes); !st)
     return std::move(st).error().context("new root does not verify");
-  // Files change only now, in an order that never loses a key a written root relies on: new keys
-  // under temporary names, the new root, old keys retired, new keys under their final names.
-  for (std::size_t i = 0; i < fresh.size(); ++i) {
-    const fs::path temp = dir / (options.role + "-" + std::to_string(i + 1) + ".key.new");
-    EF_CHECK(write_file_atomic(temp, fresh[i].key.to_pem(), 0600));
-  }
-  EF_CHECK(write_root(dir, bytes, version));
-  EF_CHECK(make_dirs(dir / "retired", 0700));
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    const std::string file = entry.path().filename().string();
-    if (file.starts_with(options.role + "-") && file.ends_with(".key")) {
-      fs::rename(entry.path(),
-                 dir / "retired" / (file + ".until-root-" + std::to_string(current.version)));
-    }
-  }
-  for (std::size_t i = 0; i < fresh.size(); ++i) {
-    const std::string final_name = options.role + "-" + std::to_string(i + 1) + ".key";
-    fs::rename(dir / (final_name + ".new"), dir / final_name);
-  }
-  EF_CHECK(fsync_dir(dir));
-  EF_CHECK(fsync_dir(dir / "retired"));
-  return version;
+  EF_CHECK(install_rotation(dir, options, fresh, bytes, current.version));
+  return current.version + 1;
 }
 
 }  // namespace ef::release

@@ -276,33 +276,34 @@ Status refresh_timestamp(const fs::path& repo, const Keyring& keys, const Expiri
   return write_file_atomic(metadata_dir(repo) / "timestamp.json", bytes);
 }
 
-Result<BuildSummary> build_release(const BuildOptions& options, UtcTime now) {
-  EF_CHECK(check_version(options.version));
-  EF_TRY(Keyring keys, load_keyring(options.keys_dir));
-  EF_TRY(RepoLock lock, RepoLock::take(options.repo_dir));
-  (void)lock;
-  EF_CHECK(sync_roots(options.keys_dir, options.repo_dir));
-  EF_TRY(trust::Root root, current_root(options.repo_dir));
-  EF_CHECK(require_threshold(keys, root, "targets"));
+namespace {
 
-  // The newest targets, extended with this release.
-  const std::int64_t old_version = latest_version(options.repo_dir, "targets");
+// The repository's newest targets, which a new release extends.
+struct ExistingTargets {
+  std::int64_t version = 0;  // 0: none yet
   std::map<std::string, trust::TargetFile> targets;
-  std::int64_t repo_epoch = 0;
-  if (old_version > 0) {
-    EF_TRY(Json old, load_signed(metadata_dir(options.repo_dir) /
-                                     (std::to_string(old_version) + ".targets.json"),
-                                 trust::kMaxTargetsBytes));
-    EF_TRY(trust::Targets parsed, trust::parse_targets(old));
-    const auto versions = release_versions(parsed);
-    if (std::find(versions.begin(), versions.end(), options.version) != versions.end()) {
-      return make_error(Errc::exists, "release " + options.version + " is already in " +
-                                          options.repo_dir.string() +
-                                          " (releases are immutable: pick a new version)");
-    }
-    repo_epoch = highest_epoch(parsed);
-    targets = std::move(parsed.targets);
+  std::int64_t highest_epoch = 0;
+};
+
+Result<ExistingTargets> load_existing_targets(const fs::path& repo, const std::string& version) {
+  ExistingTargets existing;
+  existing.version = latest_version(repo, "targets");
+  if (existing.version == 0) return existing;
+  EF_TRY(Json old,
+         load_signed(metadata_dir(repo) / (std::to_string(existing.version) + ".targets.json"),
+                     trust::kMaxTargetsBytes));
+  EF_TRY(trust::Targets parsed, trust::parse_targets(old));
+  const auto versions = release_versions(parsed);
+  if (std::find(versions.begin(), versions.end(), version) != versions.end()) {
+    return make_error(Errc::exists, "release " + version + " is already in " + repo.string() +
+                                        " (releases are immutable: pick a new version)");
   }
+  existing.highest_epoch = highest_epoch(parsed);
+  existing.targets = std::move(parsed.targets);
+  return existing;
+}
+
+Result<std::int64_t> choose_epoch(const BuildOptions& options, std::int64_t repo_epoch) {
   const std::int64_t epoch = options.epoch.value_or(repo_epoch);
   if (epoch < repo_epoch) {
     return make_error(Errc::invalid_argument, "security epoch " + std::to_string(epoch) +
@@ -310,15 +311,18 @@ Result<BuildSummary> build_release(const BuildOptions& options, UtcTime now) {
                                                   std::to_string(repo_epoch) +
                                                   "; devices would refuse it");
   }
+  return epoch;
+}
 
+// Stores every source file as a blob and adds its target (with the edgefleet custom field).
+Status add_release_files(const BuildOptions& options, std::int64_t epoch,
+                         std::map<std::string, trust::TargetFile>& targets, BuildSummary& summary) {
   EF_TRY(auto files, list_source(options.source_dir));
-  BuildSummary summary;
-  summary.release.version = options.version;
-  summary.release.epoch = epoch;
   for (const auto& f : files) {
     EF_TRY(Stored stored, store_blob(options.repo_dir, f));
     (stored.added ? summary.new_blob_bytes : summary.reused_blob_bytes) += stored.length;
     const std::string part = f.path.substr(0, f.path.find('/'));
+    EF_TRY(Part part_kind, part_from_name(part));
     const std::string target = target_path(options.version, f.path);
     if (targets.contains(target))
       return make_error(Errc::internal, "duplicate path " + printable(f.path));
@@ -333,14 +337,33 @@ Result<BuildSummary> build_release(const BuildOptions& options, UtcTime now) {
                                         {{"sha256", stored.sha256}},
                                         std::move(custom)};
     EF_CHECK(link_for_tuf_clients(options.repo_dir, target, stored.sha256));
-    summary.release.files.push_back(ReleaseFile{f.path, *part_from_name(part), stored.sha256,
-                                                stored.length, f.executable, f.symlink});
+    summary.release.files.push_back(
+        ReleaseFile{f.path, part_kind, stored.sha256, stored.length, f.executable, f.symlink});
   }
-  EF_CHECK(fsync_dir(blob_dir(options.repo_dir)));
+  return fsync_dir(blob_dir(options.repo_dir));
+}
 
-  summary.targets_version = old_version + 1;
-  const Json signed_targets =
-      trust::targets_json(summary.targets_version, now + options.expiries.targets, targets);
+}  // namespace
+
+Result<BuildSummary> build_release(const BuildOptions& options, UtcTime now) {
+  EF_CHECK(check_version(options.version));
+  EF_TRY(Keyring keys, load_keyring(options.keys_dir));
+  EF_TRY(RepoLock lock, RepoLock::take(options.repo_dir));
+  (void)lock;
+  EF_CHECK(sync_roots(options.keys_dir, options.repo_dir));
+  EF_TRY(trust::Root root, current_root(options.repo_dir));
+  EF_CHECK(require_threshold(keys, root, "targets"));
+  EF_TRY(ExistingTargets existing, load_existing_targets(options.repo_dir, options.version));
+  EF_TRY(const std::int64_t epoch, choose_epoch(options, existing.highest_epoch));
+
+  BuildSummary summary;
+  summary.release.version = options.version;
+  summary.release.epoch = epoch;
+  EF_CHECK(add_release_files(options, epoch, existing.targets, summary));
+
+  summary.targets_version = existing.version + 1;
+  const Json signed_targets = trust::targets_json(summary.targets_version,
+                                                  now + options.expiries.targets, existing.targets);
   EF_TRY(std::string bytes, trust::sign_metadata(signed_targets, keys.of("targets")));
   EF_CHECK(write_file_atomic(
       metadata_dir(options.repo_dir) / (std::to_string(summary.targets_version) + ".targets.json"),
