@@ -1,0 +1,55 @@
+// The installed releases' layout: releases/<v>/ and the `current` link switched in one rename.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/common/fs.hpp"
+#include "device/installed_releases/layout.hpp"
+
+namespace ef {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+class Dir : public ::testing::Test {
+ public:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("ef-layout-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  void write(const std::string& rel, const std::string& content) {
+    fs::create_directories((dir_ / rel).parent_path());
+    std::ofstream(dir_ / rel, std::ios::binary) << content;
+  }
+  fs::path dir_;
+};
+
+using Layout = Dir;
+
+TEST_F(Layout, SwitchesCurrentAtomicallyAndCleansUp) {
+  installed_releases::Layout layout(dir_);
+  fs::create_directories(layout.release("1.0.0"));
+  fs::create_directories(layout.release("1.1.0"));
+  fs::create_directories(layout.release("0.9.0"));
+  EXPECT_FALSE(layout.current_version());
+  ASSERT_TRUE(layout.switch_to("1.0.0"));
+  EXPECT_EQ(layout.current_version(), "1.0.0");
+  ASSERT_TRUE(layout.switch_to("1.1.0"));
+  EXPECT_EQ(layout.current_version(), "1.1.0");
+  EXPECT_EQ(fs::read_symlink(dir_ / "current"), "releases/1.1.0");
+  EXPECT_FALSE(layout.switch_to("2.0.0"));
+  EXPECT_EQ(layout.current_version(), "1.1.0");
+  ASSERT_TRUE(layout.remove_all_but({"1.1.0", "1.0.0"}));
+  EXPECT_FALSE(fs::exists(layout.release("0.9.0")));
+  EXPECT_TRUE(fs::exists(layout.release("1.0.0")));
+}
+
+}  // namespace
+}  // namespace ef
