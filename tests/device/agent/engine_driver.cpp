@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/common/fs.hpp"
+#include "device/agent/fail_point.hpp"
 #include "device/agent/update_engine.hpp"
 
 int main(int argc, char** argv) {
@@ -25,6 +26,10 @@ int main(int argc, char** argv) {
   app.add_option("--poll-ms", deadline_poll_ms);
   CLI11_PARSE(app, argc, argv);
 
+  if (auto armed = ef::agent::arm_fail_point_from_environment(); !armed) {
+    std::cerr << armed.error().message << "\n";
+    return 2;
+  }
   ef::supervisor::Supervisor supervisor;
   auto journal = ef::update_journal::Journal::open(data);
   if (!journal) {
