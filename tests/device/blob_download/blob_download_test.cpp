@@ -154,5 +154,53 @@ TEST_F(BlobDownload, ReportsMissingBlobsAndGarbage) {
                                          content_.size(), dir_ / "cache", {}));
 }
 
+TEST_F(BlobDownload, AShortBodyIsNotABlobAndTheRestIsFetchedLater) {
+  // The server ends the response early but cleanly: what came is kept for the resume, the blob
+  // does not exist until every signed byte is there and hashed.
+  int calls = 0;
+  serve([&](const testing::Request& r) {
+    if (++calls == 1) return testing::Reply{.body = content_.substr(0, 1000)};
+    EXPECT_EQ(r.headers.count("range"), 1u);
+    return testing::Reply{.body = content_};
+  });
+  auto first = fetch();
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().code, Errc::network) << first.error().message;
+  EXPECT_FALSE(fs::exists(dir_ / "cache" / sha_));
+  EXPECT_EQ(blob_download::bytes_on_disk(dir_ / "cache", sha_), 1000u);
+  ASSERT_TRUE(fetch());
+  EXPECT_EQ(cached(), content_);
+}
+
+TEST_F(BlobDownload, ACorruptPartialFileFromBeforeIsCaughtByTheHash) {
+  // A partial file that went bad on disk: the resumed download cannot turn it into the blob.
+  write("cache/" + sha_ + ".partial", std::string(1000, 'X'));
+  serve([this](const testing::Request&) { return testing::Reply{.body = content_}; });
+  auto st = fetch();
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::mismatch);
+  EXPECT_FALSE(fs::exists(dir_ / "cache" / sha_));
+  EXPECT_FALSE(fs::exists(dir_ / "cache" / (sha_ + ".partial")));
+  ASSERT_TRUE(fetch());  // and the next attempt starts clean
+  EXPECT_EQ(cached(), content_);
+}
+
+TEST_F(BlobDownload, MoreBytesThanSignedAreRefused) {
+  serve([this](const testing::Request&) { return testing::Reply{.body = content_ + "tail"}; });
+  auto st = fetch();
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::too_large) << st.error().message;
+  EXPECT_FALSE(fs::exists(dir_ / "cache" / sha_));
+}
+
+TEST_F(BlobDownload, RefusesANameThatIsNotASha256) {
+  http_client::HttpClient client;
+  auto st = blob_download::fetch_blob(client, server_.url("/blobs/x"), "../../etc/passwd", 10,
+                                      dir_ / "cache", {});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::invalid_argument);
+  EXPECT_TRUE(seen_.empty());
+}
+
 }  // namespace
 }  // namespace ef

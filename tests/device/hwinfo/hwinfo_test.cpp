@@ -31,5 +31,20 @@ TEST(Hwinfo, ReadsDmiAndDeviceTree) {
   fs::remove_all(root);
 }
 
+TEST(Hwinfo, MissingOrGarbledFilesLeaveFactsEmpty) {
+  const fs::path root = fs::temp_directory_path() / ("ef-hw-bad-" + std::to_string(::getpid()));
+  fs::create_directories(root / "proc");
+  std::ofstream(root / "proc/meminfo") << "MemTotal: lots kB\n";
+  std::ofstream(root / "proc/cpuinfo") << std::string(1 << 16, '\x01');
+  auto f = hwinfo::collect(root, root);
+  EXPECT_EQ(f.make, "");
+  EXPECT_EQ(f.serial, "");
+  EXPECT_EQ(f.memory_bytes, 0u);
+  EXPECT_EQ(f.cpu, "");
+  const auto j = hwinfo::to_json(f);
+  EXPECT_TRUE(j.is_object());
+  fs::remove_all(root);
+}
+
 }  // namespace
 }  // namespace ef

@@ -106,5 +106,61 @@ TEST_F(Supervisor, SleepsWhileTheChildRunsAndStillSeesItsExit) {
   EXPECT_FALSE(sup.snapshot().running);
 }
 
+// Waits until the child has exited `exits` times (or 5 s passed).
+void wait_exits(const supervisor::Supervisor& sup, int exits) {
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (sup.snapshot().exits < exits && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+}
+
+TEST_F(Supervisor, NamesTheSignalThatKilledTheChild) {
+  supervisor::Supervisor sup;
+  sup.set_restarts(false);
+  sup.start({{"/bin/sh", "-c", "kill -SEGV $$"}, dir_, {}, {}});
+  wait_exits(sup, 1);
+  EXPECT_EQ(sup.snapshot().last_exit, "signal 11 (Segmentation fault)");
+  sup.start({{"/bin/sh", "-c", "kill -KILL $$"}, dir_, {}, {}});
+  wait_exits(sup, 1);
+  EXPECT_EQ(sup.snapshot().last_exit, "signal 9 (Killed)");
+}
+
+TEST_F(Supervisor, ACwdThatIsGoneIsACannotStartNotACrash) {
+  supervisor::Supervisor sup;
+  sup.set_restarts(false);
+  sup.start({{"/bin/true"}, dir_ / "no-such-release", {}, {}});
+  const auto snap = sup.snapshot();
+  EXPECT_FALSE(snap.running);
+  EXPECT_EQ(snap.exits, 1);
+  EXPECT_EQ(snap.last_exit, "cannot start /bin/true: No such file or directory");
+  sup.start({{}, dir_, {}, {}});
+  EXPECT_EQ(sup.snapshot().last_exit, "cannot start: empty command");
+}
+
+TEST_F(Supervisor, RestartsOfAProgramThatCannotStartBackOffToo) {
+  supervisor::Supervisor sup;
+  sup.start({{(dir_ / "missing").string()}, dir_, {}, {}});
+  std::this_thread::sleep_for(2500ms);  // tries at 0, ~1 s, ~3 s: not every second, not busy
+  const auto snap = sup.snapshot();
+  EXPECT_GE(snap.starts, 2);
+  EXPECT_LE(snap.starts, 3);
+  EXPECT_FALSE(snap.running);
+}
+
+TEST_F(Supervisor, TheChildGetsItsEnvironmentFolderAndLog) {
+  supervisor::Supervisor sup;
+  sup.set_restarts(false);
+  ::setenv("EF_SUPERVISOR_TEST_KEEP", "kept", 1);
+  ::setenv("EF_SUPERVISOR_TEST_OVERRIDE", "agent", 1);
+  sup.start(
+      {{"/bin/sh", "-c",
+        "echo \"$EF_SUPERVISOR_TEST_KEEP $EF_SUPERVISOR_TEST_OVERRIDE $(pwd)\"; echo err >&2"},
+       dir_,
+       {{"EF_SUPERVISOR_TEST_OVERRIDE", "spec"}},
+       dir_ / "out.log"});
+  wait_exits(sup, 1);
+  EXPECT_EQ(sup.snapshot().last_exit, "exit 0");
+  EXPECT_EQ(*read_file(dir_ / "out.log", 4096), "kept spec " + dir_.string() + "\nerr\n");
+}
+
 }  // namespace
 }  // namespace ef
