@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "device/agent/agent.hpp"
+#include "device/agent/fail_point.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -56,6 +57,11 @@ int main(int argc, char** argv) {
   config.checkin_wait = std::chrono::seconds(wait_seconds);
   config.download_limits.min_bytes_per_second = min_rate;
   config.download_limits.low_speed_window = std::chrono::seconds(low_speed_window);
+  // Crash tests only (docs/agent.md): without EDGEFLEET_FAIL_POINT no fail point can fire.
+  if (auto armed = ef::agent::arm_fail_point_from_environment(); !armed) {
+    std::cerr << "edgefleet-agent: " << armed.error().message << "\n";
+    return 2;
+  }
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
   std::signal(SIGPIPE, SIG_IGN);

@@ -3,23 +3,16 @@
 #include <systemd/sd-daemon.h>
 
 #include <iostream>
-
 #include <thread>
 
 #include "core/bootstrap/bootstrap.hpp"
-#include "core/common/backoff.hpp"
 #include "core/common/fs.hpp"
 #include "core/trust/trusted_set.hpp"
-#include "device/agent/update_engine.hpp"
-#include "device/credentials/credentials.hpp"
 #include "device/hwinfo/hwinfo.hpp"
-#include "device/server_link/server_link.hpp"
-#include "device/supervisor/supervisor.hpp"
 #include "device/update_journal/journal.hpp"
 
 namespace ef::agent {
 
-namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -28,172 +21,179 @@ void log(const std::string& line) {
   std::cerr << "edgefleet-agent: " << line << std::endl;
 }
 
-// Waits `d`, waking early when asked to stop.
-void sleep_for(std::chrono::milliseconds d, const std::atomic<bool>& stop) {
-  const auto until = Clock::now() + d;
-  while (!stop && Clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+bool transient(const Error& e) {
+  return e.code == Errc::network || e.code == Errc::timeout;
 }
-
-// Pings the systemd watchdog while the main loop shows signs of life.
-class Watchdog {
- public:
-  Watchdog() {
-    std::uint64_t usec = 0;
-    if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
-      interval_ = std::chrono::microseconds(usec);
-      thread_ = std::thread([this] { loop(); });
-    }
-  }
-  ~Watchdog() {
-    quit_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  void alive() { last_alive_ = Clock::now().time_since_epoch().count(); }
-
- private:
-  void loop() {
-    while (!quit_) {
-      const auto age = Clock::now().time_since_epoch() - Clock::duration(last_alive_.load());
-      if (age < interval_) sd_notify(0, "WATCHDOG=1");
-      std::this_thread::sleep_for(
-          std::chrono::duration_cast<std::chrono::milliseconds>(interval_ / 3));
-    }
-  }
-  std::chrono::microseconds interval_{0};
-  std::atomic<Clock::rep> last_alive_{Clock::now().time_since_epoch().count()};
-  std::atomic<bool> quit_{false};
-  std::thread thread_;
-};
 
 }  // namespace
 
-Status run_agent(const AgentConfig& config, const std::atomic<bool>& stop) {
-  EF_CHECK(make_dirs(config.data_dir, 0700));
-  auto root_json = read_file(config.trust_root, trust::kMaxRootBytes);
+Agent::Agent(AgentConfig config, const std::atomic<bool>& stop)
+    : config_(std::move(config)),
+      stop_(stop),
+      backoff_({.initial = std::chrono::seconds(1), .max = config_.max_backoff, .jitter = true}),
+      paths_{config_.data_dir / "identity"} {}
+
+Status Agent::run() {
+  EF_CHECK(make_dirs(config_.data_dir, 0700));
+  EF_CHECK(load_trust_root());
+  EF_CHECK(load_or_enrol());
+  if (stop_) return {};
+  EF_CHECK(start_engine());
+  sd_notify(0, "READY=1");
+  while (!stop_) {
+    watchdog_.alive();
+    renew_if_due();
+    auto round = check_in();
+    if (!round) return std::move(round).error();
+    if (*round == Round::done) break;
+  }
+  sd_notify(0, "STOPPING=1");
+  return {};
+}
+
+// The trust root baked into the image must parse before anything else: without it no release can
+// ever be verified, and retrying will not change that.
+Status Agent::load_trust_root() {
+  auto root_json = read_file(config_.trust_root, trust::kMaxRootBytes);
   if (!root_json) return std::move(root_json).error().context("trust root");
   if (auto check = trust::TrustedSet::create(*root_json, utc_now()); !check) {
-    return std::move(check).error().context("trust root " + config.trust_root.string());
+    return std::move(check).error().context("trust root " + config_.trust_root.string());
   }
+  trust_root_json_ = std::move(*root_json);
+  return {};
+}
 
-  // Identity: enrol on first start with the bootstrap token.
-  credentials::Paths paths{config.data_dir / "identity"};
-  server_link::Client api({});
-  // Jittered, so a fleet that lost its server together does not come back in step.
-  Backoff backoff({.initial = std::chrono::seconds(1), .max = config.max_backoff, .jitter = true});
-  Watchdog watchdog;
-  auto identity = credentials::load(paths);
-  while (!identity && !stop) {
-    auto boot = bootstrap::load(config.bootstrap_dir, true);
-    if (!boot) return std::move(boot).error();
-    identity = credentials::enroll(paths, *boot, api);
+// The identity from the data folder, or, on first start, enrolment with the bootstrap token.
+Status Agent::load_or_enrol() {
+  auto identity = credentials::load(paths_);
+  while (!identity && !stop_) {
+    EF_TRY(auto boot, bootstrap::load(config_.bootstrap_dir, true));
+    identity = credentials::enroll(paths_, boot, api_);
     if (identity) {
       log("enrolled as " + identity->device_id);
       break;
     }
-    if (api.last_rejected()) return std::move(identity).error().context("enrollment refused");
+    if (identity.error().code == Errc::refused)
+      return std::move(identity).error().context("enrollment refused");
     log("enrollment failed, will retry: " + identity.error().message);
-    if (config.once) return std::move(identity).error();
-    sleep_for(backoff.next(), stop);
+    if (config_.once) return std::move(identity).error();
+    sleep_with_backoff();
   }
-  if (stop) return {};
-  api.set_endpoint(credentials::endpoint(paths, identity->server_url, true));
-  backoff.reset();
-
-  supervisor::Supervisor supervisor;
-  EF_TRY(auto journal, update_journal::Journal::open(config.data_dir));
-  EngineConfig engine_config;
-  engine_config.data_dir = config.data_dir;
-  engine_config.device_id = identity->device_id;
-  engine_config.control_socket = config.control_socket.empty()
-                                     ? config.data_dir / "run" / "runtime.sock"
-                                     : config.control_socket;
-  engine_config.trust_root_json = *root_json;
-  engine_config.server_options = api.options();
-  engine_config.download_limits = config.download_limits;
-  engine_config.cancel = &stop;
-  UpdateEngine engine(engine_config, std::move(journal), supervisor);
-  if (auto st = engine.recover(); !st) log("recovery: " + st.error().message);
-  sd_notify(0, "READY=1");
-
-  std::string etag;
-  std::optional<Target> desired;
-  auto last_progress_report = Clock::now() - std::chrono::hours(1);
-  auto make_report = [&] {
-    json::Json r = engine.report();
-    r["agent_version"] = kAgentVersion;
-    r["hardware"] = hwinfo::to_json(hwinfo::collect(config.data_dir));
-    return r;
-  };
-  // While an update runs, tell the server how far it got: at once when the phase changes, else at
-  // most every 2 s (download progress), never long-polling.
-  std::string last_phase;
-  engine.set_progress([&](std::string_view phase, int) {
-    watchdog.alive();
-    const bool new_phase = phase != last_phase;
-    if (!new_phase && Clock::now() - last_progress_report < std::chrono::seconds(2)) return;
-    last_phase = std::string(phase);
-    last_progress_report = Clock::now();
-    (void)api.checkin(identity->device_id, make_report(), etag, std::chrono::seconds(0));
-  });
-
-  bool report_now = true;
-  while (!stop) {
-    watchdog.alive();
-    // Renew the certificate once it is due (two thirds into its life).
-    if (utc_now() >= identity->renew_after) {
-      if (auto renewed = credentials::renew(paths, *identity, api)) {
-        identity = renewed;
-        engine_config.server_options = api.options();
-        log("certificate renewed until " + format_utc(identity->not_after));
-      } else {
-        log("certificate renewal failed, will retry: " + renewed.error().message);
-      }
-    }
-    engine.refresh_runtime_facts();
-    const auto wait = report_now ? std::chrono::seconds(0) : config.checkin_wait;
-    auto result =
-        api.checkin(identity->device_id, make_report(), report_now ? std::string() : etag, wait);
-    if (!result) {
-      if (stop) break;
-      if (api.last_rejected()) {
-        log("the server refused this device (" + result.error().message + "); waiting");
-      } else {
-        log("check-in failed, will retry: " + result.error().message);
-      }
-      if (config.once) return std::move(result).error();
-      sleep_for(backoff.next(), stop);
-      report_now = true;
-      continue;
-    }
-    backoff.reset();
-    report_now = false;
-    if (!result->etag.empty()) etag = result->etag;
-    if (result->changed && result->desired) {
-      const auto& d = *result->desired;
-      if (auto st = engine.note_desired(d.release); !st) log("journal: " + st.error().message);
-      desired = d.release ? std::optional<Target>(Target{*d.release, d.metadata_url, d.blobs_url})
-                          : std::nullopt;
-    }
-    if (desired) {
-      const auto& s = engine.state();
-      const bool pending = s.committed != desired->release || s.update.has_value();
-      if (pending && !s.failed.contains(desired->release)) {
-        log("updating to " + desired->release);
-        if (auto st = engine.apply(*desired); !st) {
-          log(st.error().message);
-          if (st.error().code == Errc::network || st.error().code == Errc::timeout)
-            sleep_for(backoff.next(), stop);
-        } else {
-          log("release " + desired->release + " committed");
-        }
-        report_now = true;  // tell the server at once how it went
-      }
-    }
-    if (config.once && !report_now) break;
-  }
-  sd_notify(0, "STOPPING=1");
+  if (!identity) return {};  // stopped
+  identity_ = std::move(*identity);
+  api_.set_endpoint(credentials::endpoint(paths_, identity_->server_url, true));
+  backoff_.reset();
   return {};
+}
+
+// The update engine over the journal; finishes or undoes whatever update a kill interrupted.
+Status Agent::start_engine() {
+  EF_TRY(auto journal, update_journal::Journal::open(config_.data_dir));
+  EngineConfig c;
+  c.data_dir = config_.data_dir;
+  c.device_id = identity_->device_id;
+  c.control_socket = config_.control_socket.empty() ? config_.data_dir / "run" / "runtime.sock"
+                                                    : config_.control_socket;
+  c.trust_root_json = trust_root_json_;
+  c.server_options = api_.options();
+  c.download_limits = config_.download_limits;
+  c.cancel = &stop_;
+  c.alive = [this] { watchdog_.alive(); };
+  engine_ = std::make_unique<UpdateEngine>(std::move(c), std::move(journal), supervisor_);
+  engine_->set_progress([this](std::string_view phase, int) { report_progress(phase); });
+  if (auto st = engine_->recover(); !st) log("recovery: " + st.error().message);
+  return {};
+}
+
+// Renews the certificate once two thirds of its life have passed; a failure is retried next
+// round while the old certificate still works.
+void Agent::renew_if_due() {
+  if (utc_now() < identity_->renew_after) return;
+  if (auto renewed = credentials::renew(paths_, *identity_, api_)) {
+    identity_ = std::move(*renewed);
+    log("certificate renewed until " + format_utc(identity_->not_after));
+  } else {
+    log("certificate renewal failed, will retry: " + renewed.error().message);
+  }
+}
+
+// One check-in: reports at once after a change, else long-polls; then applies what it was told.
+Result<Agent::Round> Agent::check_in() {
+  engine_->refresh_runtime_facts();
+  const auto wait = report_now_ ? std::chrono::seconds(0) : config_.checkin_wait;
+  auto result =
+      api_.checkin(identity_->device_id, make_report(), report_now_ ? std::string() : etag_, wait);
+  if (!result) {
+    if (stop_) return Round::done;
+    if (result.error().code == Errc::refused) {
+      log("the server refused this device (" + result.error().message + "); waiting");
+    } else {
+      log("check-in failed, will retry: " + result.error().message);
+    }
+    if (config_.once) return std::move(result).error();
+    sleep_with_backoff();
+    report_now_ = true;
+    return Round::again;
+  }
+  backoff_.reset();
+  report_now_ = false;
+  if (!result->etag.empty()) etag_ = result->etag;
+  if (result->changed && result->desired) {
+    const auto& d = *result->desired;
+    if (auto st = engine_->note_desired(d.release); !st) log("journal: " + st.error().message);
+    desired_ = d.release ? std::optional<Target>(Target{*d.release, d.metadata_url, d.blobs_url})
+                         : std::nullopt;
+  }
+  apply_desired();
+  return config_.once && !report_now_ ? Round::done : Round::again;
+}
+
+// Updates to the desired release unless the device runs it or it failed before.
+void Agent::apply_desired() {
+  if (!desired_) return;
+  const auto& s = engine_->state();
+  const bool pending = s.committed != desired_->release || s.update.has_value();
+  if (!pending || s.failed.contains(desired_->release)) return;
+  log("updating to " + desired_->release);
+  if (auto st = engine_->apply(*desired_); !st) {
+    log(st.error().message);
+    if (transient(st.error())) sleep_with_backoff();
+  } else {
+    log("release " + desired_->release + " committed");
+  }
+  report_now_ = true;  // tell the server at once how it went
+}
+
+// Waits the next back-off, waking early when asked to stop, and keeps the watchdog fed: a
+// 60 s back-off is waiting, not hanging.
+void Agent::sleep_with_backoff() {
+  const auto until = Clock::now() + backoff_.next();
+  while (!stop_ && Clock::now() < until) {
+    watchdog_.alive();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+// While an update runs, tells the server how far it got: at once when the phase changes, else at
+// most every 2 s (download progress), never long-polling.
+void Agent::report_progress(std::string_view phase) {
+  watchdog_.alive();
+  const bool new_phase = phase != last_phase_;
+  if (!new_phase && Clock::now() - last_progress_report_ < std::chrono::seconds(2)) return;
+  last_phase_ = std::string(phase);
+  last_progress_report_ = Clock::now();
+  (void)api_.checkin(identity_->device_id, make_report(), etag_, std::chrono::seconds(0));
+}
+
+json::Json Agent::make_report() const {
+  json::Json r = engine_->report();
+  r["agent_version"] = kAgentVersion;
+  r["hardware"] = hwinfo::to_json(hwinfo::collect(config_.data_dir));
+  return r;
+}
+
+Status run_agent(const AgentConfig& config, const std::atomic<bool>& stop) {
+  return Agent(config, stop).run();
 }
 
 }  // namespace ef::agent

@@ -1,15 +1,28 @@
 // The device agent's main loop: enrol once, then check in (long-poll) with the device's state,
 // apply the desired release through the update engine, keep the runtime supervised, renew the
 // certificate before it expires, and back off with jitter while the server is away.
+//
+// One round of Agent::run() is its named steps in order: load_trust_root, load_or_enrol,
+// start_engine (recovers an interrupted update), then per round renew_if_due, check_in,
+// apply_desired, and sleep_with_backoff after a failure. Not thread-safe: one thread runs it;
+// `stop` may be set from a signal handler.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 
+#include "core/common/backoff.hpp"
 #include "core/common/result.hpp"
+#include "device/agent/update_engine.hpp"
+#include "device/agent/watchdog.hpp"
 #include "device/blob_download/blob_download.hpp"
+#include "device/credentials/credentials.hpp"
+#include "device/server_link/server_link.hpp"
+#include "device/supervisor/supervisor.hpp"
 
 namespace ef::agent {
 
@@ -26,8 +39,47 @@ struct AgentConfig {
   bool once = false;  // one check-in (and update) and exit: for scripts and tests
 };
 
-// Runs until `stop` becomes true (SIGTERM) or, with `once`, after one round. Fails fast only on
-// what retrying cannot fix (a broken bootstrap folder or trust root, a refused enrollment token).
+class Agent {
+ public:
+  Agent(AgentConfig config, const std::atomic<bool>& stop);
+
+  // Runs until `stop` becomes true (SIGTERM) or, with `once`, after one round. Fails fast only
+  // on what retrying cannot fix: a broken bootstrap folder or trust root, a refused enrolment
+  // (Errc::refused).
+  Status run();
+
+ private:
+  enum class Round { again, done };
+
+  Status load_trust_root();
+  Status load_or_enrol();
+  Status start_engine();
+  void renew_if_due();
+  Result<Round> check_in();
+  void apply_desired();
+  void sleep_with_backoff();
+  void report_progress(std::string_view phase);
+  json::Json make_report() const;
+
+  AgentConfig config_;
+  const std::atomic<bool>& stop_;
+  Watchdog watchdog_;
+  // Jittered, so a fleet that lost its server together does not come back in step.
+  Backoff backoff_;
+  credentials::Paths paths_;
+  server_link::Client api_{{}};
+  std::string trust_root_json_;
+  std::optional<credentials::Identity> identity_;
+  supervisor::Supervisor supervisor_;
+  std::unique_ptr<UpdateEngine> engine_;
+  std::string etag_;
+  std::optional<Target> desired_;
+  bool report_now_ = true;  // the next check-in answers at once instead of long-polling
+  std::string last_phase_;
+  std::chrono::steady_clock::time_point last_progress_report_{};
+};
+
+// Agent(config, stop).run(): what main() calls.
 Status run_agent(const AgentConfig& config, const std::atomic<bool>& stop);
 
 }  // namespace ef::agent

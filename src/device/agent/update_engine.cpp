@@ -144,73 +144,79 @@ Status UpdateEngine::fail_update(const std::string& reason) {
   s.update.reset();
   report_progress("failed", 0);
   EF_CHECK(journal(std::move(s), "update failed: " + reason));
-  return make_error(Errc::internal, "release " + target + " refused: " + reason);
+  return make_error(Errc::refused, "release " + target + " refused: " + reason);
 }
 
 Status UpdateEngine::run(const Target& target) {
-  State s = state_copy();
-  const bool resuming = s.update && s.update->target == target.release;
-  update_started_ = std::chrono::steady_clock::now();
-  downloaded_bytes_ = 0;
-  if (!resuming) {
-    s.update =
-        update_journal::Update{target.release, s.committed, Phase::verifying, Kind::full, 0, {}};
-    EF_CHECK(journal(s, "update started"));
-    fail_point("update_started");
-  }
+  EF_CHECK(begin(target));
   report_progress("verifying", 0);
   release::Release rel;
   if (auto st = verify(target, rel); !st) return fail_update(st.error().message);
   fail_point("release_verified");
+  EF_CHECK(download_phase(target, rel));
+  fail_point("downloads_complete");
+  EF_CHECK(stage_phase(rel));
+  fail_point("staged");
+  State s = state_copy();
+  s.update->kind = model_only_change(*s.update, rel) ? Kind::model_swap : Kind::full;
+  s.update->phase = Phase::switching;
+  EF_CHECK(journal(s, "switching"));
+  fail_point("switch_journaled");
+  return switch_and_trial();
+}
 
-  s = state_copy();
+Status UpdateEngine::begin(const Target& target) {
+  update_started_ = std::chrono::steady_clock::now();
+  downloaded_bytes_ = 0;
+  State s = state_copy();
+  if (s.update && s.update->target == target.release) return {};  // resuming
+  s.update =
+      update_journal::Update{target.release, s.committed, Phase::verifying, Kind::full, 0, {}};
+  EF_CHECK(journal(s, "update started"));
+  fail_point("update_started");
+  return {};
+}
+
+Status UpdateEngine::download_phase(const Target& target, const release::Release& rel) {
+  State s = state_copy();
   if (s.update->phase < Phase::downloading) {
     s.update->phase = Phase::downloading;
     EF_CHECK(journal(s, "downloading"));
     fail_point("download_journaled");
   }
-  if (auto st = download(target, rel); !st) {
-    const Errc code = st.error().code;
-    if (code == Errc::network || code == Errc::timeout) {
-      // Transient: keep the partial downloads and the journal; the next attempt resumes.
-      State t = state_copy();
-      t.last_failure = "release " + target.release + ": " + st.error().message + " (will retry)";
-      EF_CHECK(journal(std::move(t), "download interrupted"));
-      return st;
-    }
-    return fail_update(st.error().message);
-  }
-  fail_point("downloads_complete");
+  auto st = download(target, rel);
+  if (st) return {};
+  const Errc code = st.error().code;
+  if (code != Errc::network && code != Errc::timeout) return fail_update(st.error().message);
+  // Transient: keep the partial downloads and the journal; the next attempt resumes.
+  State t = state_copy();
+  t.last_failure = "release " + target.release + ": " + st.error().message + " (will retry)";
+  EF_CHECK(journal(std::move(t), "download interrupted"));
+  return st;
+}
 
-  s = state_copy();
+Status UpdateEngine::stage_phase(const release::Release& rel) {
+  State s = state_copy();
   s.update->phase = Phase::staging;
   EF_CHECK(journal(s, "staging"));
   fail_point("staging_journaled");
   if (auto st = stage(rel); !st) return fail_update(st.error().message);
-  fail_point("staged");
+  return {};
+}
 
+bool UpdateEngine::model_only_change(const update_journal::Update& u, const release::Release& rel) {
   // Only the model changed (code and config identical) and the running release can swap it.
-  s = state_copy();
-  s.update->kind = Kind::full;
-  if (s.update->from && supervisor_.snapshot().running) {
-    auto from = trusted_release(*s.update->from);
-    auto launch = load_launch(layout_.release(target.release));
-    if (from && launch && launch->model_hot_swap) {
-      auto same_parts = [&](const release::Release& a, const release::Release& b) {
-        std::set<std::pair<std::string, std::string>> fa, fb;
-        for (const auto& f : a.files)
-          if (f.part != release::Part::model) fa.emplace(f.path, f.sha256);
-        for (const auto& f : b.files)
-          if (f.part != release::Part::model) fb.emplace(f.path, f.sha256);
-        return fa == fb;
-      };
-      if (same_parts(*from, rel)) s.update->kind = Kind::model_swap;
-    }
-  }
-  s.update->phase = Phase::switching;
-  EF_CHECK(journal(s, "switching"));
-  fail_point("switch_journaled");
-  return switch_and_trial();
+  if (!u.from || !supervisor_.snapshot().running) return false;
+  auto from = trusted_release(*u.from);
+  auto launch = load_launch(layout_.release(u.target));
+  if (!from || !launch || !launch->model_hot_swap) return false;
+  auto all_but_model = [](const release::Release& r) {
+    std::set<std::pair<std::string, std::string>> out;
+    for (const auto& f : r.files)
+      if (f.part != release::Part::model) out.emplace(f.path, f.sha256);
+    return out;
+  };
+  return all_but_model(*from) == all_but_model(rel);
 }
 
 Status UpdateEngine::verify(const Target& target, release::Release& out) {
@@ -337,8 +343,8 @@ Status UpdateEngine::health_gate(const std::string& version, std::chrono::second
   while (std::chrono::steady_clock::now() < until) {
     const auto snap = supervisor_.snapshot();
     if (!snap.running && snap.exits > 0) {
-      return make_error(Errc::internal, "the runtime of " + version +
-                                            " stopped during its trial (" + snap.last_exit + ")");
+      return make_error(Errc::unhealthy, "the runtime of " + version +
+                                             " stopped during its trial (" + snap.last_exit + ")");
     }
     if (auto h = runtime_.health()) {
       if (h->up && h->inferring) {
@@ -352,11 +358,12 @@ Status UpdateEngine::health_gate(const std::string& version, std::chrono::second
     }
     if (config_.cancel != nullptr && config_.cancel->load())
       return make_error(Errc::timeout, "stopping");
+    if (config_.alive) config_.alive();
     std::this_thread::sleep_for(config_.health_poll);
   }
-  return make_error(Errc::timeout, "the runtime of " + version +
-                                       " was not up and inferring within " +
-                                       std::to_string(deadline.count()) + " s (" + last + ")");
+  return make_error(Errc::unhealthy, "the runtime of " + version +
+                                         " was not up and inferring within " +
+                                         std::to_string(deadline.count()) + " s (" + last + ")");
 }
 
 Status UpdateEngine::trial() {
@@ -462,7 +469,7 @@ Status UpdateEngine::roll_back(const std::string& reason) {
   if (s.previous) keep.insert(*s.previous);
   EF_CHECK(layout_.remove_all_but(keep));
   report_progress("idle", 0);
-  return make_error(Errc::internal, "release " + target + " rolled back: " + reason);
+  return make_error(Errc::rolled_back, "release " + target + " rolled back: " + reason);
 }
 
 Status UpdateEngine::start_committed() {

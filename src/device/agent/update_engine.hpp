@@ -40,6 +40,9 @@ struct EngineConfig {
   blob_download::Limits download_limits;
   std::chrono::milliseconds health_poll{200};
   const std::atomic<bool>* cancel = nullptr;
+  // Called while a long step makes progress (each health poll, each download chunk), so a
+  // watchdog can tell waiting from hanging.
+  std::function<void()> alive;
 };
 
 struct Target {
@@ -58,7 +61,11 @@ class UpdateEngine {
 
   // After a start: completes or rolls back an interrupted update and starts the committed release.
   Status recover();
-  // Brings the device to target.release unless it is there already or failed before.
+  // Brings the device to target.release unless it is there already or failed before. Errors:
+  // refused (verification, a bad download or staging: the release is marked failed), rolled_back
+  // (its trial failed and the previous release runs again), network or timeout (transient: the
+  // journal and partial downloads are kept and the next apply() resumes), anything else for the
+  // device itself (disk, journal).
   Status apply(const Target& target);
   // Records the desired release named by the server (clears a failure when it changes).
   Status note_desired(const std::optional<std::string>& release);
@@ -74,6 +81,10 @@ class UpdateEngine {
 
  private:
   Status run(const Target& target);
+  Status begin(const Target& target);
+  Status download_phase(const Target& target, const release::Release& rel);
+  Status stage_phase(const release::Release& rel);
+  bool model_only_change(const update_journal::Update& u, const release::Release& rel);
   Status verify(const Target& target, release::Release& out);
   Status download(const Target& target, const release::Release& rel);
   Status stage(const release::Release& rel);

@@ -3,12 +3,15 @@
 #include <unistd.h>
 
 #include "core/common/fs.hpp"
+#include "core/common/path.hpp"
 
 namespace ef::installed_releases {
 
 namespace fs = std::filesystem;
 
 bool Layout::installed(const std::string& version) const {
+  // A version is one folder name: "..", "" or "a/b" would name a folder outside releases/.
+  if (!check_plain_name(version)) return false;
   std::error_code ec;
   return fs::is_directory(fs::symlink_status(release(version), ec));
 }
@@ -36,6 +39,7 @@ Status Layout::switch_to(const std::string& version) const {
 
 Status Layout::remove_all_but(const std::set<std::string>& keep) const {
   std::error_code ec;
+  if (!fs::exists(releases(), ec)) return {};  // nothing installed yet
   for (const auto& entry : fs::directory_iterator(releases(), ec)) {
     const std::string name = entry.path().filename().string();
     if (keep.contains(name)) continue;

@@ -24,13 +24,14 @@ class Layout {
   std::filesystem::path release(const std::string& version) const { return releases() / version; }
   std::filesystem::path current() const { return data_ / "current"; }
 
-  // True when releases/<version> exists (materialize creates it in one rename, complete).
+  // True when releases/<version> is a directory (materialize creates it in one rename, complete)
+  // and version is a plain folder name (not "..", not a path).
   bool installed(const std::string& version) const;
 
   // The version `current` points to, or nothing.
   std::optional<std::string> current_version() const;
 
-  // Points `current` at releases/<version> atomically and durably.
+  // Points `current` at releases/<version> atomically and durably; not_found unless installed().
   Status switch_to(const std::string& version) const;
 
   // Removes installed releases not in `keep` and leftover staging folders.

@@ -39,14 +39,14 @@ Result<Json> Client::post_json(const std::string& path, const Json& body,
   auto response =
       http_.request("POST", endpoint_.server_url + path, body.dump(), "application/json", options);
   last_status_ = 0;
-  last_rejected_ = false;
   if (!response) return std::move(response).error();
   if (raw != nullptr) *raw = *response;
   last_status_ = response->status;
   if (response->status == 304) return Json();
   if (response->status < 200 || response->status >= 300) {
-    last_rejected_ = response->status == 401 || response->status == 403 || response->status == 404;
-    const Errc code = last_rejected_ ? Errc::invalid_argument : Errc::network;
+    const bool rejected =
+        response->status == 401 || response->status == 403 || response->status == 404;
+    const Errc code = rejected ? Errc::refused : Errc::network;
     return make_error(code, "POST " + path + ": " + error_text(*response));
   }
   auto parsed = json::parse_strict(response->body, {.max_bytes = 1024 * 1024});

@@ -54,10 +54,10 @@ class Client {
                                 const std::string& etag, std::chrono::seconds wait);
 
   void set_endpoint(Endpoint endpoint) { endpoint_ = std::move(endpoint); }
-  // HTTP status of the last call (0 for transport errors), and whether the server refused this
-  // device outright (401/403/404: revoked, unknown, wrong certificate; retrying will not help).
+  // HTTP status of the last call (0 for transport errors). A call the server refused outright
+  // (401/403/404: revoked, unknown, wrong certificate; retrying will not help) fails with
+  // Errc::refused, any other HTTP error with Errc::network.
   long last_status() const { return last_status_; }
-  bool last_rejected() const { return last_rejected_; }
 
   // Options for other requests to the server (metadata, blobs): TLS settings of this endpoint.
   http_client::Options options() const;
@@ -70,7 +70,6 @@ class Client {
   Endpoint endpoint_;
   http_client::HttpClient http_;
   long last_status_ = 0;
-  bool last_rejected_ = false;
 };
 
 }  // namespace ef::server_link

@@ -70,62 +70,70 @@ Snapshot Supervisor::snapshot() const {
   return snap_;
 }
 
-void Supervisor::spawn_locked() {
-  const LaunchSpec& spec = *spec_;
-  // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
+namespace {
+
+// Everything the child needs, prepared before fork: after it, only async-signal-safe calls.
+struct ExecArgs {
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string entry(*e);
-    const auto eq = entry.find('=');
-    if (eq != std::string::npos && spec.env.contains(entry.substr(0, eq))) continue;
-    env_strings.push_back(entry);
-  }
-  for (const auto& [k, v] : spec.env)
-    env_strings.push_back(k + "=" + v);
+  std::vector<std::string> args;
   std::vector<char*> envp, argv;
-  for (auto& s : env_strings)
-    envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = spec.argv;
-  for (auto& s : args)
-    argv.push_back(s.data());
-  argv.push_back(nullptr);
-  const std::string cwd = spec.cwd.string();
-  const std::string log = spec.log_file.string();
+  std::string cwd, log;
+
+  explicit ExecArgs(const LaunchSpec& spec) : args(spec.argv), cwd(spec.cwd), log(spec.log_file) {
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string entry(*e);
+      const auto eq = entry.find('=');
+      if (eq != std::string::npos && spec.env.contains(entry.substr(0, eq))) continue;
+      env_strings.push_back(entry);
+    }
+    for (const auto& [k, v] : spec.env)
+      env_strings.push_back(k + "=" + v);
+    for (auto& s : env_strings)
+      envp.push_back(s.data());
+    envp.push_back(nullptr);
+    for (auto& s : args)
+      argv.push_back(s.data());
+    argv.push_back(nullptr);
+  }
+};
+
+// In the forked child: its own process group, output to the log, then exec. On failure the errno
+// goes up err_fd (close-on-exec, so the parent reads nothing when exec succeeds).
+[[noreturn]] void exec_child(const ExecArgs& x, int err_fd) {
+  ::setpgid(0, 0);
+  // If the agent dies (kill -9, power cut of the service), its runtime goes too, so a restarted
+  // agent never finds an orphan holding the control socket.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (!x.log.empty()) {
+    const int fd = ::open(x.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+  }
+  if (::chdir(x.cwd.c_str()) == 0) ::execve(x.argv[0], x.argv.data(), x.envp.data());
+  const int e = errno;
+  (void)!::write(err_fd, &e, sizeof e);
+  ::_exit(127);
+}
+
+}  // namespace
+
+void Supervisor::spawn_locked() {
+  ExecArgs x(*spec_);
   int err_pipe[2];
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0 || args.empty()) {
+  if (x.args.empty() || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
     snap_.last_exit =
-        "cannot start: " + std::string(args.empty() ? "empty command" : std::strerror(errno));
+        "cannot start: " + std::string(x.args.empty() ? "empty command" : std::strerror(errno));
     ++snap_.exits;
     return;
   }
-
   const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    // If the agent dies (kill -9, power cut of the service), its runtime goes too, so a restarted
-    // agent never finds an orphan holding the control socket.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    int e = 0;
-    if (!log.empty()) {
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-    }
-    if (::chdir(cwd.c_str()) != 0) {
-      e = errno;
-    } else {
-      ::execve(argv[0], argv.data(), envp.data());
-      e = errno;
-    }
-    (void)!::write(err_pipe[1], &e, sizeof e);
-    ::_exit(127);
-  }
+  if (pid == 0) exec_child(x, err_pipe[1]);
+  const int fork_errno = errno;
   ::close(err_pipe[1]);
   int child_errno = 0;
   const bool exec_failed =
@@ -135,12 +143,8 @@ void Supervisor::spawn_locked() {
   snap_.started_at = Clock::now();
   if (pid < 0 || exec_failed) {
     if (pid > 0) ::waitpid(pid, nullptr, 0);
-    snap_.running = false;
-    snap_.pid = 0;
-    ++snap_.exits;
-    snap_.last_exit =
-        "cannot start " + args[0] + ": " + std::strerror(pid < 0 ? errno : child_errno);
-    if (restarts_) restart_at_ = Clock::now() + backoff_.next();
+    start_failed_locked("cannot start " + x.args[0] + ": " +
+                        std::strerror(pid < 0 ? fork_errno : child_errno));
     return;
   }
   snap_.running = true;
@@ -148,6 +152,14 @@ void Supervisor::spawn_locked() {
   // The child is ours to reap, so its pid cannot be reused before this opens it.
   // (glibc 2.36's <sys/pidfd.h> lacks extern "C", hence the raw system call.)
   child_fd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+void Supervisor::start_failed_locked(std::string why) {
+  snap_.running = false;
+  snap_.pid = 0;
+  ++snap_.exits;
+  snap_.last_exit = std::move(why);
+  if (restarts_) restart_at_ = Clock::now() + backoff_.next();
 }
 
 void Supervisor::reaped_locked() {

@@ -58,6 +58,7 @@ class Supervisor {
  private:
   void monitor();
   void spawn_locked();
+  void start_failed_locked(std::string why);
   void kill_locked(std::chrono::milliseconds grace, std::unique_lock<std::mutex>& lock);
   void reaped_locked();
   void wake();

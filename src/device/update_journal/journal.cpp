@@ -95,8 +95,14 @@ Result<State> from_json(std::string_view text) {
     EF_TRY(std::string phase, json::get_string(u, "phase"));
     EF_TRY(update.phase, phase_from_name(phase));
     EF_TRY(std::string kind, json::get_string(u, "kind"));
+    if (kind != "full" && kind != "model_swap")
+      return make_error(Errc::malformed, "unknown update kind \"" + printable(kind) + "\"");
     update.kind = kind == "model_swap" ? Kind::model_swap : Kind::full;
     EF_TRY(std::int64_t starts, json::get_int(u, "trial_starts"));
+    // Recovery counts trial starts to break crash loops: a wrapped count would defeat it.
+    if (starts < 0 || starts > 1000000)
+      return make_error(Errc::malformed,
+                        "trial_starts " + std::to_string(starts) + " is out of range");
     update.trial_starts = static_cast<int>(starts);
     EF_TRY(update.failure_reason, json::get_string(u, "failure_reason"));
     s.update = std::move(update);

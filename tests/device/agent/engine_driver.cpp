@@ -4,12 +4,14 @@
 //   engine_driver --data DIR --trust-root ROOT --metadata-url URL --blobs-url URL --release V
 //
 // It recovers whatever the journal says, applies release V, prints the check-in report as one
-// JSON line, stops the runtime and exits 0 (1 when the update failed or rolled back).
+// JSON line, stops the runtime and exits 0 (1 when the update failed or rolled back; stderr then
+// says "apply: <error code>: <message>").
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <thread>
 
 #include "core/common/fs.hpp"
+#include "device/agent/fail_point.hpp"
 #include "device/agent/update_engine.hpp"
 
 int main(int argc, char** argv) {
@@ -24,6 +26,10 @@ int main(int argc, char** argv) {
   app.add_option("--poll-ms", deadline_poll_ms);
   CLI11_PARSE(app, argc, argv);
 
+  if (auto armed = ef::agent::arm_fail_point_from_environment(); !armed) {
+    std::cerr << armed.error().message << "\n";
+    return 2;
+  }
   ef::supervisor::Supervisor supervisor;
   auto journal = ef::update_journal::Journal::open(data);
   if (!journal) {
@@ -46,7 +52,8 @@ int main(int argc, char** argv) {
   }
   (void)engine.note_desired(version);
   if (auto st = engine.apply({version, metadata_url, blobs_url}); !st) {
-    std::cerr << "apply: " << st.error().message << "\n";
+    // The code first, so tests can assert it: "apply: rolled_back: release 1.2.0 rolled back: ..."
+    std::cerr << "apply: " << ef::errc_name(st.error().code) << ": " << st.error().message << "\n";
     rc = 1;
   }
   // Report what the runtime says once it is up (it may just have been started).

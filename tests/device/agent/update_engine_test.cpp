@@ -146,6 +146,8 @@ TEST_F(UpdateEngine, ACrashingReleaseRollsBackAndIsNotRetried) {
   publish("1.2.0", {.behaviour = "crash", .code = 3});
   auto r = drive("1.2.0");
   EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("apply: rolled_back: release 1.2.0 rolled back"), std::string::npos)
+      << r.err;
   EXPECT_EQ(r.report["installed_release"], "1.0.0");
   EXPECT_NE(
       r.report["last_failure_reason"].get<std::string>().find("stopped during its trial (exit 3)"),
@@ -172,6 +174,7 @@ TEST_F(UpdateEngine, AReleaseThatNeverTurnsHealthyRollsBackAtItsDeadline) {
   publish("1.3.0", {.behaviour = "never_inferring", .code = 4, .deadline = 2});
   auto r = drive("1.3.0");
   EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("apply: rolled_back:"), std::string::npos) << r.err;
   EXPECT_NE(
       r.report["last_failure_reason"].get<std::string>().find("not up and inferring within 2 s"),
       std::string::npos)
@@ -185,6 +188,7 @@ TEST_F(UpdateEngine, AHungRuntimeIsAFailedTrial) {
   publish("1.4.0", {.behaviour = "hang", .code = 5, .deadline = 2});
   auto r = drive("1.4.0");
   EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("apply: rolled_back:"), std::string::npos) << r.err;
   EXPECT_EQ(r.report["installed_release"], "1.0.0");
 }
 
@@ -194,6 +198,7 @@ TEST_F(UpdateEngine, ARefusedModelSwapKeepsTheOldModel) {
   publish("1.1.0", {.behaviour = "refuse_swap", .model_version = "m2"});
   auto r = drive("1.1.0");
   EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("apply: rolled_back:"), std::string::npos) << r.err;
   EXPECT_NE(r.report["last_failure_reason"].get<std::string>().find("refused the model swap"),
             std::string::npos);
   EXPECT_EQ(r.report["installed_release"], "1.0.0");
@@ -216,6 +221,8 @@ TEST_F(UpdateEngine, HostileRepositoriesLeaveTheDeviceAsItWas) {
   }
   auto r = drive("1.1.0");
   EXPECT_EQ(r.exit_code, 1);
+  // Verification policy said no: refused, not rolled back (nothing was switched).
+  EXPECT_NE(r.err.find("apply: refused: release 1.1.0 refused"), std::string::npos) << r.err;
   EXPECT_NE(r.report["last_failure_reason"].get<std::string>().find(
                 "SHA-256 of the downloaded bytes differs"),
             std::string::npos)
@@ -226,6 +233,7 @@ TEST_F(UpdateEngine, HostileRepositoriesLeaveTheDeviceAsItWas) {
 
   auto missing = drive("9.9.9");
   EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("apply: refused:"), std::string::npos) << missing.err;
   EXPECT_NE(
       missing.report["last_failure_reason"].get<std::string>().find("not in the signed targets"),
       std::string::npos);
@@ -256,6 +264,7 @@ TEST_F(UpdateEngine, AnInterruptedDownloadResumesWhereItStopped) {
   });
   auto first = drive("2.0.0");
   EXPECT_EQ(first.exit_code, 1);
+  EXPECT_NE(first.err.find("apply: network:"), std::string::npos) << first.err;
   EXPECT_EQ(state()["update"]["phase"], "downloading");
   EXPECT_EQ(current(), "releases/1.0.0");
   auto second = drive("2.0.0");
