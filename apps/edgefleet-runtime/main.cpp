@@ -103,7 +103,8 @@ int main(int argc, char** argv) {
   if (!pipeline) return fail(1, pipeline.error().message);
 
   boost::asio::io_context io;
-  ef::runtime::EndpointContext context{**pipeline, registry, io, device_id, ""};
+  ef::runtime::OperatorActions operator_actions((*pipeline)->results(), registry);
+  ef::runtime::EndpointContext context{**pipeline, registry, operator_actions, io, device_id, ""};
   ef::http::Limits control_limits;
   ef::http::Server control(io, ef::runtime::control_router(context), control_limits);
   if (auto listening = control.listen_unix(control_socket, 0600); !listening) {
