@@ -47,6 +47,56 @@ int stroke(int frame_width) {
   return std::max(1, static_cast<int>(std::lround(frame_width / 80.0)));
 }
 
+// Four bolts; the missing one (index, or -1) leaves an empty threaded hole.
+void draw_bolts(cv::Mat& part, const PartGeometry& g, int missing_bolt) {
+  for (int i = 0; i < static_cast<int>(g.bolts.size()); ++i) {
+    const cv::Point c(static_cast<int>(g.bolts[i].x), static_cast<int>(g.bolts[i].y));
+    const int radius = static_cast<int>(std::lround(g.bolt_radius));
+    if (i == missing_bolt) {
+      cv::circle(part, c, std::max(1, radius - 1), cv::Scalar(40), cv::FILLED, cv::LINE_AA);
+      continue;
+    }
+    cv::circle(part, c, radius, cv::Scalar(222), cv::FILLED, cv::LINE_AA);
+    cv::circle(part, c, radius, cv::Scalar(140), 1, cv::LINE_AA);
+    cv::line(part, c - cv::Point(radius / 2, 0), c + cv::Point(radius / 2, 0), cv::Scalar(120), 1,
+             cv::LINE_AA);
+  }
+}
+
+// A scratch or a spot; draws from rng only for those two.
+void draw_surface_defect(cv::Mat& part, const PartGeometry& g, Defect defect, int frame_width,
+                         cv::RNG& rng) {
+  if (defect == Defect::scratch) {
+    const float length = static_cast<float>(rng.uniform(0.3, 0.6) * g.width);
+    const float angle = static_cast<float>(rng.uniform(0.0, std::numbers::pi));
+    const cv::Point2f mid(static_cast<float>(rng.uniform(0.3, 0.7) * g.width),
+                          static_cast<float>(rng.uniform(0.3, 0.7) * g.height));
+    const cv::Point2f half(0.5f * length * std::cos(angle), 0.5f * length * std::sin(angle));
+    const double shade = rng.uniform(0, 2) == 0 ? 245 : 70;
+    cv::line(part, mid - half, mid + half, cv::Scalar(shade), stroke(frame_width), cv::LINE_AA);
+  } else if (defect == Defect::spot) {
+    const int radius = static_cast<int>(std::lround(rng.uniform(0.05, 0.09) * g.height));
+    const cv::Point c(static_cast<int>(rng.uniform(0.25, 0.75) * g.width),
+                      static_cast<int>(rng.uniform(0.25, 0.75) * g.height));
+    cv::circle(part, c, std::max(2, radius), cv::Scalar(rng.uniform(55.0, 85.0)), cv::FILLED,
+               cv::LINE_AA);
+  }
+}
+
+// Exposure gain and sensor noise on the float scene, then a faint cool tint so the three
+// channels differ as a real sensor's do.
+cv::Mat expose(const cv::Mat& scene, double exposure, double noise_sigma, cv::RNG& rng) {
+  cv::Mat noise(scene.rows, scene.cols, CV_32F);
+  rng.fill(noise, cv::RNG::NORMAL, 0, noise_sigma);
+  const cv::Mat image = scene * exposure + noise;
+  cv::Mat channels[3], bgr;
+  image.convertTo(channels[0], CV_8U, 1.03);
+  image.convertTo(channels[1], CV_8U, 1.0);
+  image.convertTo(channels[2], CV_8U, 0.96);
+  cv::merge(channels, 3, bgr);
+  return bgr;
+}
+
 }  // namespace
 
 const char* defect_name(Defect d) {
@@ -123,9 +173,9 @@ RenderedFrame SyntheticRenderer::render(std::uint64_t index, double frame_time_s
   const int y0 = h / 2 - g.height / 2 + static_cast<int>(std::lround(rng.uniform(-0.04, 0.04) * h));
   const double jitter = rng.uniform(-1.0, 1.0);
 
-  cv::Mat image;
+  cv::Mat scene;
   const int offset = static_cast<int>((index * kBeltSpeed) % kSlatPeriod);
-  belt_(cv::Rect(offset, 0, w, h)).copyTo(image);
+  belt_(cv::Rect(offset, 0, w, h)).copyTo(scene);
 
   cv::Mat part = part_texture_.clone();
   int missing_bolt = -1;
@@ -133,35 +183,9 @@ RenderedFrame SyntheticRenderer::render(std::uint64_t index, double frame_time_s
     out.defect = static_cast<Defect>(1 + kind);
     if (out.defect == Defect::missing_part) missing_bolt = rng.uniform(0, 4);
   }
-  for (int i = 0; i < static_cast<int>(g.bolts.size()); ++i) {
-    const cv::Point c(static_cast<int>(g.bolts[i].x), static_cast<int>(g.bolts[i].y));
-    const int radius = static_cast<int>(std::lround(g.bolt_radius));
-    if (i == missing_bolt) {
-      // An empty threaded hole where the bolt should be.
-      cv::circle(part, c, std::max(1, radius - 1), cv::Scalar(40), cv::FILLED, cv::LINE_AA);
-      continue;
-    }
-    cv::circle(part, c, radius, cv::Scalar(222), cv::FILLED, cv::LINE_AA);
-    cv::circle(part, c, radius, cv::Scalar(140), 1, cv::LINE_AA);
-    cv::line(part, c - cv::Point(radius / 2, 0), c + cv::Point(radius / 2, 0), cv::Scalar(120), 1,
-             cv::LINE_AA);
-  }
-  if (out.defect == Defect::scratch) {
-    const float length = static_cast<float>(rng.uniform(0.3, 0.6) * g.width);
-    const float angle = static_cast<float>(rng.uniform(0.0, std::numbers::pi));
-    const cv::Point2f mid(static_cast<float>(rng.uniform(0.3, 0.7) * g.width),
-                          static_cast<float>(rng.uniform(0.3, 0.7) * g.height));
-    const cv::Point2f half(0.5f * length * std::cos(angle), 0.5f * length * std::sin(angle));
-    const double shade = rng.uniform(0, 2) == 0 ? 245 : 70;
-    cv::line(part, mid - half, mid + half, cv::Scalar(shade), stroke(w), cv::LINE_AA);
-  } else if (out.defect == Defect::spot) {
-    const int radius = static_cast<int>(std::lround(rng.uniform(0.05, 0.09) * g.height));
-    const cv::Point c(static_cast<int>(rng.uniform(0.25, 0.75) * g.width),
-                      static_cast<int>(rng.uniform(0.25, 0.75) * g.height));
-    cv::circle(part, c, std::max(2, radius), cv::Scalar(rng.uniform(55.0, 85.0)), cv::FILLED,
-               cv::LINE_AA);
-  }
-  part.copyTo(image(cv::Rect(x0, y0, g.width, g.height)), part_mask_);
+  draw_bolts(part, g, missing_bolt);
+  draw_surface_defect(part, g, out.defect, w, rng);
+  part.copyTo(scene(cv::Rect(x0, y0, g.width, g.height)), part_mask_);
 
   const double drift =
       options_.drift_period_s > 0
@@ -169,16 +193,7 @@ RenderedFrame SyntheticRenderer::render(std::uint64_t index, double frame_time_s
                 std::sin(2 * std::numbers::pi * frame_time_s / options_.drift_period_s)
           : 0.0;
   out.exposure = std::max(0.05, 1.0 + drift + options_.exposure_jitter * jitter);
-  cv::Mat noise(h, w, CV_32F);
-  rng.fill(noise, cv::RNG::NORMAL, 0, options_.noise_sigma);
-  image = image * out.exposure + noise;
-
-  // A faint cool tint so the three channels differ as a real sensor's do.
-  cv::Mat channels[3];
-  image.convertTo(channels[0], CV_8U, 1.03);
-  image.convertTo(channels[1], CV_8U, 1.0);
-  image.convertTo(channels[2], CV_8U, 0.96);
-  cv::merge(channels, 3, out.image);
+  out.image = expose(scene, out.exposure, options_.noise_sigma, rng);
   return out;
 }
 

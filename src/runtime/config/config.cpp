@@ -50,6 +50,57 @@ Result<ListenAddress> parse_listen_address(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// Each section is optional; absent keys keep the defaults of RuntimeConfig.
+Status parse_model(const json::Json& section, RuntimeConfig& config) {
+  json::ObjectReader m(section, "model");
+  EF_CHECK(m.optional("backend", config.backend));
+  EF_CHECK(m.optional("warm_up_runs", config.warm_up_runs, 1, 100));
+  return m.finish();
+}
+
+Status parse_pipeline(const json::Json& section, RuntimeConfig& config) {
+  json::ObjectReader p(section, "pipeline");
+  std::int64_t queue = static_cast<std::int64_t>(config.queue_capacity);
+  std::int64_t recent = static_cast<std::int64_t>(config.recent_results);
+  EF_CHECK(p.optional("queue_capacity", queue, 1, 256));
+  EF_CHECK(p.optional("recent_results", recent, 1, 100000));
+  config.queue_capacity = static_cast<std::size_t>(queue);
+  config.recent_results = static_cast<std::size_t>(recent);
+  return p.finish();
+}
+
+Status parse_health(const json::Json& section, RuntimeConfig& config) {
+  json::ObjectReader h(section, "health");
+  std::int64_t ms = config.healthy_within.count();
+  EF_CHECK(h.optional("healthy_within_ms", ms, 100, 3600 * 1000));
+  config.healthy_within = std::chrono::milliseconds(ms);
+  return h.finish();
+}
+
+Status parse_health_gate(const json::Json& section, RuntimeConfig& config) {
+  json::ObjectReader g(section, "health_gate");
+  std::int64_t seconds = config.health_gate_deadline.count();
+  EF_CHECK(g.optional("deadline_s", seconds, 1, 24 * 3600));
+  config.health_gate_deadline = std::chrono::seconds(seconds);
+  return g.finish();
+}
+
+Status parse_hmi(const json::Json& section, RuntimeConfig& config) {
+  json::ObjectReader h(section, "hmi");
+  std::string listen;
+  EF_CHECK(h.optional("listen", listen));
+  EF_CHECK(h.finish());
+  if (listen.empty()) return {};
+  auto address = parse_listen_address(listen);
+  if (!address) return make_error(Errc::malformed, "hmi.listen: " + address.error().message);
+  config.hmi = *address;
+  return {};
+}
+
+}  // namespace
+
 Result<RuntimeConfig> parse_runtime_config(std::string_view text) {
   json::Limits limits;
   limits.max_bytes = kMaxConfigBytes;
@@ -62,52 +113,15 @@ Result<RuntimeConfig> parse_runtime_config(std::string_view text) {
   EF_TRY(const json::Json* camera, r.optional_object("camera"));
   if (!camera) return make_error(Errc::malformed, "camera: missing (the camera source to inspect)");
   EF_TRY(config.camera, camera::parse_source_config(*camera));
-
-  EF_TRY(const json::Json* model, r.optional_object("model"));
-  if (model) {
-    json::ObjectReader m(*model, "model");
-    EF_CHECK(m.optional("backend", config.backend));
-    EF_CHECK(m.optional("warm_up_runs", config.warm_up_runs, 1, 100));
-    EF_CHECK(m.finish());
-  }
-  EF_TRY(const json::Json* pipeline, r.optional_object("pipeline"));
-  if (pipeline) {
-    json::ObjectReader p(*pipeline, "pipeline");
-    std::int64_t queue = static_cast<std::int64_t>(config.queue_capacity);
-    std::int64_t recent = static_cast<std::int64_t>(config.recent_results);
-    EF_CHECK(p.optional("queue_capacity", queue, 1, 256));
-    EF_CHECK(p.optional("recent_results", recent, 1, 100000));
-    config.queue_capacity = static_cast<std::size_t>(queue);
-    config.recent_results = static_cast<std::size_t>(recent);
-    EF_CHECK(p.finish());
-  }
-  EF_TRY(const json::Json* health, r.optional_object("health"));
-  if (health) {
-    json::ObjectReader h(*health, "health");
-    std::int64_t ms = config.healthy_within.count();
-    EF_CHECK(h.optional("healthy_within_ms", ms, 100, 3600 * 1000));
-    config.healthy_within = std::chrono::milliseconds(ms);
-    EF_CHECK(h.finish());
-  }
-  EF_TRY(const json::Json* gate, r.optional_object("health_gate"));
-  if (gate) {
-    json::ObjectReader g(*gate, "health_gate");
-    std::int64_t seconds = config.health_gate_deadline.count();
-    EF_CHECK(g.optional("deadline_s", seconds, 1, 24 * 3600));
-    config.health_gate_deadline = std::chrono::seconds(seconds);
-    EF_CHECK(g.finish());
-  }
-  EF_TRY(const json::Json* hmi, r.optional_object("hmi"));
-  if (hmi) {
-    json::ObjectReader h(*hmi, "hmi");
-    std::string listen;
-    EF_CHECK(h.optional("listen", listen));
-    EF_CHECK(h.finish());
-    if (!listen.empty()) {
-      auto address = parse_listen_address(listen);
-      if (!address) return make_error(Errc::malformed, "hmi.listen: " + address.error().message);
-      config.hmi = *address;
-    }
+  using SectionParser = Status (*)(const json::Json&, RuntimeConfig&);
+  const std::pair<const char*, SectionParser> sections[] = {{"model", parse_model},
+                                                            {"pipeline", parse_pipeline},
+                                                            {"health", parse_health},
+                                                            {"health_gate", parse_health_gate},
+                                                            {"hmi", parse_hmi}};
+  for (const auto& [name, parse] : sections) {
+    EF_TRY(const json::Json* section, r.optional_object(name));
+    if (section) EF_CHECK(parse(*section, config));
   }
   EF_CHECK(r.finish());
   return config;

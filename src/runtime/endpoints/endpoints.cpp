@@ -122,6 +122,122 @@ json::Json result_json(const inspection::FrameResult& r) {
   return out;
 }
 
+namespace {
+
+struct SwapRequest {
+  std::filesystem::path model_dir;
+  std::string version;
+  std::int64_t wait_s = 0;
+};
+
+Result<SwapRequest> parse_swap_request(const json::Json& body) {
+  json::ObjectReader reader(body, "");
+  SwapRequest request;
+  EF_TRY(auto dir, reader.string("model_dir"));
+  EF_CHECK(reader.optional("version", request.version));
+  EF_CHECK(reader.optional("wait_s", request.wait_s, 0, 300));
+  EF_CHECK(reader.finish());
+  if (dir.size() > 4096 || !std::filesystem::path(dir).is_absolute()) {
+    return make_error(Errc::invalid_argument, "model_dir must be an absolute path");
+  }
+  request.model_dir = dir;
+  return request;
+}
+
+// Starts a swap and optionally waits for its outcome, polling without blocking the server's
+// thread.
+boost::asio::awaitable<http::Response> swap_handler(EndpointContext& context,
+                                                    http::Request& request) {
+  http::Response refusal;
+  auto body = http::json_object_body(request, &refusal);
+  if (!body) co_return refusal;
+  auto swap = parse_swap_request(*body);
+  if (!swap) co_return http::error_response(swap.error());
+  auto id = context.pipeline.request_swap(swap->model_dir, swap->version);
+  if (!id) co_return http::error_response(id.error());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(swap->wait_s);
+  auto status = context.pipeline.swap_status();
+  while (status.in_progress() && std::chrono::steady_clock::now() < deadline) {
+    boost::asio::steady_timer timer(context.io, std::chrono::milliseconds(20));
+    co_await timer.async_wait(boost::asio::use_awaitable);
+    status = context.pipeline.swap_status();
+  }
+  co_return http::Response::json(swap_http_status(status), swap_json(status));
+}
+
+http::Response results_handler(EndpointContext& context, const http::Request& request) {
+  std::uint64_t after = 0, limit = 100;
+  if (auto text = request.query_param("after")) {
+    auto parsed = parse_u64(*text);
+    if (!parsed) {
+      return http::Response::error(400, "invalid_argument", "after must be a sequence number");
+    }
+    after = *parsed;
+  }
+  if (auto text = request.query_param("limit")) {
+    auto parsed = parse_u64(*text);
+    if (!parsed || *parsed == 0 || *parsed > kMaxResultsPerRequest) {
+      return http::Response::error(400, "invalid_argument", "limit must be 1 to 1000");
+    }
+    limit = *parsed;
+  }
+  json::Json list = json::Json::array();
+  for (const auto& r : context.pipeline.results().after(after, limit))
+    list.push_back(result_json(r));
+  return http::Response::json(200, {{"results", std::move(list)}});
+}
+
+struct OverrideRequest {
+  std::uint64_t sequence = 0;
+  inspection::Decision decision = inspection::Decision::pass;
+  std::string operator_id;
+};
+
+Result<OverrideRequest> parse_override_request(const json::Json& body) {
+  json::ObjectReader reader(body, "");
+  OverrideRequest request;
+  EF_TRY(auto sequence, reader.integer("sequence", 1, INT64_MAX));
+  EF_TRY(auto decision_text, reader.string("decision"));
+  EF_CHECK(reader.optional("operator", request.operator_id));
+  EF_CHECK(reader.finish());
+  EF_TRY(request.decision, inspection::parse_decision(decision_text));
+  request.sequence = static_cast<std::uint64_t>(sequence);
+  return request;
+}
+
+http::Response override_handler(EndpointContext& context, const http::Request& request) {
+  http::Response refusal;
+  auto body = http::json_object_body(request, &refusal);
+  if (!body) return refusal;
+  auto parsed = parse_override_request(*body);
+  if (!parsed) return http::error_response(parsed.error());
+  auto result = context.operator_actions.override_decision(parsed->sequence, parsed->decision,
+                                                           parsed->operator_id);
+  if (!result) return http::error_response(result.error());
+  return http::Response::json(200, {{"result", result_json(*result)}});
+}
+
+http::Response interaction_handler(EndpointContext& context, const http::Request& request) {
+  http::Response refusal;
+  auto body = http::json_object_body(request, &refusal);
+  if (!body) return refusal;
+  json::ObjectReader reader(*body, "");
+  auto kind = reader.string("kind");
+  if (!kind) return http::error_response(kind.error());
+  std::string operator_id;
+  if (auto s = reader.optional("operator", operator_id); !s) return http::error_response(s.error());
+  if (auto s = reader.finish(); !s) return http::error_response(s.error());
+  if (operator_id.size() > 64) {
+    return http::Response::error(400, "invalid_argument", "operator: at most 64 characters");
+  }
+  if (auto s = context.operator_actions.record_interaction(*kind); !s) {
+    return http::error_response(s.error());
+  }
+  return http::Response::no_content();
+}
+
+}  // namespace
+
 http::Router control_router(EndpointContext& context) {
   http::Router router;
   router.add_sync(http::Verb::get, "/v1/health",
@@ -144,36 +260,7 @@ http::Router control_router(EndpointContext& context) {
   swap_options.max_body = 16 * 1024;
   router.add(
       http::Verb::post, "/v1/model/swap",
-      [&context](http::Request& request) -> boost::asio::awaitable<http::Response> {
-        http::Response refusal;
-        auto body = http::json_object_body(request, &refusal);
-        if (!body) co_return refusal;
-        json::ObjectReader reader(*body, "");
-        std::string version;
-        std::int64_t wait_s = 0;
-        auto dir = reader.string("model_dir");
-        Status fields = dir ? reader.optional("version", version) : Status(dir.error());
-        if (fields) fields = reader.optional("wait_s", wait_s, 0, 300);
-        if (fields) fields = reader.finish();
-        if (!fields) co_return http::error_response(fields.error());
-        const std::filesystem::path model_dir(*dir);
-        if (!model_dir.is_absolute() || dir->size() > 4096) {
-          co_return http::Response::error(400, "invalid_argument",
-                                          "model_dir must be an absolute path");
-        }
-        auto id = context.pipeline.request_swap(model_dir, version);
-        if (!id) co_return http::error_response(id.error());
-        // Optionally wait for the outcome, polling without blocking the server's thread.
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
-        auto status = context.pipeline.swap_status();
-        while (status.in_progress() && std::chrono::steady_clock::now() < deadline) {
-          boost::asio::steady_timer timer(context.io, std::chrono::milliseconds(20));
-          co_await timer.async_wait(boost::asio::use_awaitable);
-          status = context.pipeline.swap_status();
-        }
-        co_return http::Response::json(swap_http_status(status), swap_json(status));
-      },
-      swap_options);
+      [&context](http::Request& request) { return swap_handler(context, request); }, swap_options);
   return router;
 }
 
@@ -181,73 +268,16 @@ http::Router hmi_router(EndpointContext& context) {
   http::Router router;
   router.add_sync(http::Verb::get, "/v1/health",
                   [&context](http::Request&) { return health_response(context); });
-  router.add_sync(http::Verb::get, "/v1/results", [&context](http::Request& request) {
-    std::uint64_t after = 0, limit = 100;
-    if (auto text = request.query_param("after")) {
-      auto parsed = parse_u64(*text);
-      if (!parsed) {
-        return http::Response::error(400, "invalid_argument", "after must be a sequence number");
-      }
-      after = *parsed;
-    }
-    if (auto text = request.query_param("limit")) {
-      auto parsed = parse_u64(*text);
-      if (!parsed || *parsed == 0 || *parsed > kMaxResultsPerRequest) {
-        return http::Response::error(400, "invalid_argument", "limit must be 1 to 1000");
-      }
-      limit = *parsed;
-    }
-    json::Json list = json::Json::array();
-    for (const auto& r : context.pipeline.recent(after, limit))
-      list.push_back(result_json(r));
-    return http::Response::json(200, {{"results", std::move(list)}});
-  });
+  router.add_sync(http::Verb::get, "/v1/results",
+                  [&context](http::Request& request) { return results_handler(context, request); });
   http::RouteOptions small;
   small.max_body = 4 * 1024;
   router.add_sync(
       http::Verb::post, "/v1/overrides",
-      [&context](http::Request& request) {
-        http::Response refusal;
-        auto body = http::json_object_body(request, &refusal);
-        if (!body) return refusal;
-        json::ObjectReader reader(*body, "");
-        auto sequence = reader.integer("sequence", 1, INT64_MAX);
-        if (!sequence) return http::error_response(sequence.error());
-        auto decision_text = reader.string("decision");
-        if (!decision_text) return http::error_response(decision_text.error());
-        std::string operator_id;
-        if (auto s = reader.optional("operator", operator_id); !s)
-          return http::error_response(s.error());
-        if (auto s = reader.finish(); !s) return http::error_response(s.error());
-        auto decision = inspection::parse_decision(*decision_text);
-        if (!decision) return http::error_response(decision.error());
-        auto result = context.pipeline.override_decision(static_cast<std::uint64_t>(*sequence),
-                                                         *decision, operator_id);
-        if (!result) return http::error_response(result.error());
-        return http::Response::json(200, {{"result", result_json(*result)}});
-      },
-      small);
+      [&context](http::Request& request) { return override_handler(context, request); }, small);
   router.add_sync(
       http::Verb::post, "/v1/interactions",
-      [&context](http::Request& request) {
-        http::Response refusal;
-        auto body = http::json_object_body(request, &refusal);
-        if (!body) return refusal;
-        json::ObjectReader reader(*body, "");
-        auto kind = reader.string("kind");
-        if (!kind) return http::error_response(kind.error());
-        std::string operator_id;
-        if (auto s = reader.optional("operator", operator_id); !s)
-          return http::error_response(s.error());
-        if (auto s = reader.finish(); !s) return http::error_response(s.error());
-        if (operator_id.size() > 64) {
-          return http::Response::error(400, "invalid_argument", "operator: at most 64 characters");
-        }
-        if (auto s = context.pipeline.record_interaction(*kind); !s)
-          return http::error_response(s.error());
-        return http::Response::no_content();
-      },
-      small);
+      [&context](http::Request& request) { return interaction_handler(context, request); }, small);
   return router;
 }
 

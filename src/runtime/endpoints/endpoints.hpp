@@ -17,6 +17,7 @@
 //   GET  /v1/results?after=SEQ&limit=N   recent decisions, oldest first (limit <= 1000)
 //   POST /v1/overrides     {"sequence": 812, "decision": "pass", "operator": "ana"}
 //   POST /v1/interactions  {"kind": "acknowledge_alarm", "operator": "ana"}
+// HMI bodies are limited to 4 KiB, swap requests to 16 KiB (413 beyond).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -25,13 +26,16 @@
 #include "core/http/router.hpp"
 #include "core/json/json.hpp"
 #include "core/metrics/metrics.hpp"
+#include "runtime/endpoints/operator_actions.hpp"
 #include "runtime/inspection/pipeline.hpp"
 
 namespace ef::runtime {
 
+// What the handlers use; everything referenced must outlive the routers.
 struct EndpointContext {
   inspection::Pipeline& pipeline;
   metrics::Registry& registry;
+  OperatorActions& operator_actions;  // HMI overrides and interactions
   boost::asio::io_context& io;
   std::string device_id;
   std::string hmi_address;  // where the HMI API listens, reported in /v1/health

@@ -9,6 +9,9 @@
 // the model version that produced it. A model that fails to load or warm leaves the old one
 // running; the swap status reports the error.
 //
+// The parts, each in its own file: FrameQueue (capture -> inference), ModelExchange (the active
+// model and its hot-swap), RecentResults (kept for the HMI), pipeline_metrics (registration).
+//
 // All public methods are thread-safe. Metrics go into the Registry given to create(), which must
 // outlive the pipeline (names in docs/runtime.md).
 #pragma once
@@ -26,6 +29,8 @@
 #include "core/common/result.hpp"
 #include "core/metrics/metrics.hpp"
 #include "runtime/camera/camera.hpp"
+#include "runtime/inspection/model_exchange.hpp"
+#include "runtime/inspection/recent_results.hpp"
 #include "runtime/inspection/result.hpp"
 #include "runtime/model/model.hpp"
 
@@ -40,24 +45,6 @@ struct PipelineOptions {
   model::LoadOptions load;
   int warm_up_runs = 3;
 };
-
-struct SwapStatus {
-  enum class State { idle, loading, warming, ready, swapped, failed };
-  std::uint64_t id = 0;  // 0: no swap requested yet
-  State state = State::idle;
-  std::string model_dir;
-  std::string requested_version;  // as asked (may be empty)
-  std::string previous_version;
-  std::string new_version;  // from the new model's metadata once loaded
-  std::string error;        // why it failed
-  // Frames up to this sequence were scored by the previous model, later ones by the new one.
-  std::uint64_t last_sequence_before = 0;
-  std::chrono::system_clock::time_point requested_at, finished_at;
-  bool in_progress() const {
-    return state == State::loading || state == State::warming || state == State::ready;
-  }
-};
-const char* swap_state_name(SwapStatus::State state);
 
 struct Health {
   bool healthy = false;  // up and inferring: a result within healthy_within
@@ -97,22 +84,17 @@ class Pipeline {
   bool finished() const;
 
   // Starts loading and warming the model in model_dir. If expected_version is not empty the
-  // model's metadata must carry that version. Fails (exists) while another swap is in progress.
+  // model's metadata must carry that version. Fails (refused) while another swap is in progress,
+  // (closed) once the pipeline is stopped.
   Result<std::uint64_t> request_swap(const std::filesystem::path& model_dir,
                                      const std::string& expected_version);
   SwapStatus swap_status() const;
 
   Health health() const;
   Counters counters() const;
-  // Results with sequence > after, oldest first, at most limit.
-  std::vector<FrameResult> recent(std::uint64_t after, std::size_t limit) const;
-
-  // An operator overrides the decision on a recent frame. not_found: too old or unknown;
-  // exists: already overridden; invalid_argument: the model already decided that.
-  Result<FrameResult> override_decision(std::uint64_t sequence, Decision decision,
-                                        const std::string& operator_id);
-  // Counts an HMI interaction of a kind ([a-z0-9_]{1,32}; past 32 kinds they count as "other").
-  Status record_interaction(const std::string& kind);
+  // The last options.recent_results results, for the HMI and operator overrides.
+  RecentResults& results();
+  const RecentResults& results() const;
 
   struct Impl;
 

@@ -59,15 +59,18 @@ bool valid_version(std::string_view version) {
   return true;
 }
 
-Result<Metadata> parse_metadata(std::string_view text) {
-  json::Limits limits;
-  limits.max_bytes = kMaxMetadataBytes;
-  limits.max_depth = 16;
-  limits.allow_floats = true;
-  EF_TRY(json::Json doc, json::parse_strict(text, limits));
-  json::ObjectReader r(doc, "");
-  EF_CHECK(r.valid());
-  Metadata m;
+Result<Color> parse_color(std::string_view text) {
+  if (text == "gray") return Color::gray;
+  if (text == "bgr") return Color::bgr;
+  if (text == "rgb") return Color::rgb;
+  return make_error(Errc::malformed,
+                    "must be gray, bgr or rgb, not \"" + std::string(text.substr(0, 32)) + "\"");
+}
+
+namespace {
+
+// format, name, version, onnx, threshold.
+Status parse_identity(json::ObjectReader& r, Metadata& m) {
   EF_TRY(auto format, r.integer("format", 1, 1000));
   if (format != 1) {
     return make_error(
@@ -91,32 +94,32 @@ Result<Metadata> parse_metadata(std::string_view text) {
   }
   EF_TRY(m.threshold, r.number("threshold", 0, 1e12));
   if (!(m.threshold > 0)) return make_error(Errc::malformed, "threshold: must be greater than 0");
+  return {};
+}
 
+Result<InputSpec> parse_input(json::ObjectReader& r) {
   EF_TRY(const json::Json* input, r.optional_object("input"));
   if (!input) return make_error(Errc::malformed, "input: missing");
   json::ObjectReader in(*input, "input");
-  EF_TRY(m.input.name, in.string("name"));
-  if (!valid_tensor_name(m.input.name)) return make_error(Errc::malformed, "input.name: invalid");
+  InputSpec spec;
+  EF_TRY(spec.name, in.string("name"));
+  if (!valid_tensor_name(spec.name)) return make_error(Errc::malformed, "input.name: invalid");
   EF_TRY(auto width, in.integer("width", 8, 4096));
   EF_TRY(auto height, in.integer("height", 8, 4096));
-  m.input.width = static_cast<int>(width);
-  m.input.height = static_cast<int>(height);
+  spec.width = static_cast<int>(width);
+  spec.height = static_cast<int>(height);
   EF_TRY(std::string color, in.string("color"));
-  if (color == "gray") {
-    m.input.color = Color::gray;
-  } else if (color == "bgr") {
-    m.input.color = Color::bgr;
-  } else if (color == "rgb") {
-    m.input.color = Color::rgb;
-  } else {
-    return make_error(Errc::malformed,
-                      "input.color: must be gray, bgr or rgb, not \"" + color.substr(0, 32) + "\"");
-  }
-  EF_TRY(m.input.scale, in.number("scale", 1e-9, 1e6));
-  EF_TRY(m.input.mean, per_channel(in, "mean", m.input.channels(), -1e6, false));
-  EF_TRY(m.input.std, per_channel(in, "std", m.input.channels(), 0, true));
+  auto parsed_color = parse_color(color);
+  if (!parsed_color) return std::move(parsed_color).error().context("input.color");
+  spec.color = *parsed_color;
+  EF_TRY(spec.scale, in.number("scale", 1e-9, 1e6));
+  EF_TRY(spec.mean, per_channel(in, "mean", spec.channels(), -1e6, false));
+  EF_TRY(spec.std, per_channel(in, "std", spec.channels(), 0, true));
   EF_CHECK(in.finish());
+  return spec;
+}
 
+Status parse_outputs(json::ObjectReader& r, Metadata& m) {
   EF_TRY(const json::Json* outputs, r.optional_object("outputs"));
   if (!outputs) return make_error(Errc::malformed, "outputs: missing");
   json::ObjectReader out(*outputs, "outputs");
@@ -127,8 +130,23 @@ Result<Metadata> parse_metadata(std::string_view text) {
   if (out.has("anomaly_map") && !valid_tensor_name(m.map_output)) {
     return make_error(Errc::malformed, "outputs.anomaly_map: invalid");
   }
-  EF_CHECK(out.finish());
+  return out.finish();
+}
 
+}  // namespace
+
+Result<Metadata> parse_metadata(std::string_view text) {
+  json::Limits limits;
+  limits.max_bytes = kMaxMetadataBytes;
+  limits.max_depth = 16;
+  limits.allow_floats = true;
+  EF_TRY(json::Json doc, json::parse_strict(text, limits));
+  json::ObjectReader r(doc, "");
+  EF_CHECK(r.valid());
+  Metadata m;
+  EF_CHECK(parse_identity(r, m));
+  EF_TRY(m.input, parse_input(r));
+  EF_CHECK(parse_outputs(r, m));
   EF_TRY(const json::Json* info, r.optional_object("info"));
   (void)info;  // provenance for people; deliberately not interpreted
   EF_CHECK(r.finish());

@@ -59,6 +59,9 @@ Result<Metadata> parse_metadata(std::string_view text);
 // Reads dir/model.json; not_found names the missing file.
 Result<Metadata> load_metadata(const std::filesystem::path& model_dir);
 
+// "gray", "bgr" or "rgb"; malformed otherwise.
+Result<Color> parse_color(std::string_view text);
+
 // Model versions label metrics and results and name directories: 1-64 of [A-Za-z0-9._+-].
 bool valid_version(std::string_view version);
 

@@ -299,9 +299,17 @@ TEST_F(PipelineTest, OneSwapAtATime) {
   ASSERT_TRUE(pipeline_->request_swap(dir_ / "tiny-2", ""));
   auto second = pipeline_->request_swap(dir_ / "tiny-2", "");
   if (!second) {
-    EXPECT_EQ(second.error().code, Errc::exists);  // the first was still loading
+    EXPECT_EQ(second.error().code, Errc::refused);  // the first was still loading
   }
   EXPECT_EQ(wait_swap_done().state, SwapStatus::State::swapped);
+}
+
+TEST_F(PipelineTest, RefusesSwapsOnceStopped) {
+  start(synthetic(30), tiny("tiny-1"));
+  pipeline_->stop();
+  auto refused = pipeline_->request_swap(tiny("tiny-2"), "");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::closed);
 }
 
 TEST_F(PipelineTest, SwapCompletesEvenWhenNoFramesArrive) {
@@ -386,50 +394,23 @@ TEST_F(PipelineTest, RecordedSourcesWaitForTheModelInsteadOfDropping) {
     ASSERT_EQ(got[i].sequence, i + 1);
 }
 
-TEST_F(PipelineTest, OverridesAndInteractions) {
-  start(synthetic(100), tiny("tiny-1"));
-  ASSERT_TRUE(wait_for([&] { return results().size() >= 5; }));
-  const auto frame = results()[2];
+// Overrides are recorded on the kept results (validation and metrics: operator_actions_test).
+TEST_F(PipelineTest, KeepsRecentResultsForOverrides) {
+  PipelineOptions options;
+  options.recent_results = 8;
+  start(synthetic(100), tiny("tiny-1"), options);
+  ASSERT_TRUE(wait_for([&] { return results().size() >= 20; }));
+  const auto kept = pipeline_->results().after(0, 100);
+  ASSERT_EQ(kept.size(), 8u);
+  EXPECT_GT(kept.front().sequence, 1u);  // the oldest were forgotten
+  const auto frame = kept[2];
   const Decision other = frame.decision == Decision::pass ? Decision::reject : Decision::pass;
-
-  auto same = pipeline_->override_decision(frame.sequence, frame.decision, "ana");
-  ASSERT_FALSE(same);
-  EXPECT_EQ(same.error().code, Errc::invalid_argument);
-  auto unknown = pipeline_->override_decision(999999999, other, "ana");
-  ASSERT_FALSE(unknown);
-  EXPECT_EQ(unknown.error().code, Errc::not_found);
-  auto bad_operator = pipeline_->override_decision(frame.sequence, other, "a\nb");
-  ASSERT_FALSE(bad_operator);
-
-  auto done = pipeline_->override_decision(frame.sequence, other, "ana");
+  auto done = pipeline_->results().set_override(frame.sequence, other, "ana");
   ASSERT_TRUE(done) << done.error().message;
-  EXPECT_EQ(done->override_decision, other);
-  EXPECT_EQ(done->override_operator, "ana");
-  auto twice = pipeline_->override_decision(frame.sequence, frame.decision, "bo");
-  ASSERT_FALSE(twice);
-  EXPECT_EQ(twice.error().code, Errc::exists);
-  const auto listed = pipeline_->recent(frame.sequence - 1, 1);
+  const auto listed = pipeline_->results().after(frame.sequence - 1, 1);
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0].override_decision, other);
-
-  ASSERT_TRUE(pipeline_->record_interaction("acknowledge_alarm"));
-  EXPECT_FALSE(pipeline_->record_interaction("Bad Kind"));
-  EXPECT_FALSE(pipeline_->record_interaction(""));
-  for (int i = 0; i < 40; ++i)
-    ASSERT_TRUE(pipeline_->record_interaction("k" + std::to_string(i)));
-  const auto text = registry_.expose();
-  EXPECT_NE(text.find("edgefleet_runtime_overrides_total{model_version=\"tiny-1\",from=\"" +
-                      std::string(decision_name(frame.decision)) + "\",to=\"" +
-                      decision_name(other) + "\"} 1"),
-            std::string::npos);
-  EXPECT_NE(text.find("edgefleet_runtime_operator_interactions_total{kind=\"override\"} 1"),
-            std::string::npos);
-  EXPECT_NE(
-      text.find("edgefleet_runtime_operator_interactions_total{kind=\"acknowledge_alarm\"} 1"),
-      std::string::npos);
-  // 32 kinds at most; the rest count as "other".
-  EXPECT_NE(text.find("edgefleet_runtime_operator_interactions_total{kind=\"other\"} 10"),
-            std::string::npos);
+  EXPECT_EQ(listed[0].override_operator, "ana");
 }
 
 TEST_F(PipelineTest, MetricsCoverTheIssuesListAndPassPromtool) {

@@ -24,7 +24,9 @@ class OpenCvDnnBackend final : public Backend {
         outputs_[0] = net_.forward(names_[0]);
       }
     } catch (const cv::Exception& e) {
-      return make_error(Errc::internal, std::string("OpenCV dnn inference failed: ") + e.what());
+      // The graph passed the ONNX checks and imported: this is the backend unable to run it on
+      // this input (an operator or shape it does not support), not a bug of ours.
+      return make_error(Errc::unsupported, std::string("OpenCV dnn inference failed: ") + e.what());
     }
     BackendOutputs out;
     out.score = outputs_[0];
