@@ -10,15 +10,14 @@
 // Handlers are coroutines and may wait (long-polls); they run on the server's executor.
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>  // before awaitable.hpp, which needs std::exchange (Boost 1.74)
 #include <vector>
+#include "core/http/awaitable.hpp"
 
 #include "core/http/message.hpp"
 

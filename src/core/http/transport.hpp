@@ -5,13 +5,12 @@
 // the peer closed the stream cleanly.
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <cstddef>
 #include <memory>
 #include <string_view>
-#include <utility>  // before awaitable.hpp, which needs std::exchange (Boost 1.74)
+#include "core/http/awaitable.hpp"
 
 #include "core/common/result.hpp"
 #include "core/http/message.hpp"

@@ -5,13 +5,12 @@
 // use it on the server's event loop only.
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstddef>
 #include <map>
 #include <string>
-#include <utility>  // before awaitable.hpp, which needs std::exchange (Boost 1.74)
+#include "core/http/awaitable.hpp"
 
 namespace ef::desired_state {
 
