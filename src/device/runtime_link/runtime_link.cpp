@@ -83,9 +83,9 @@ Status RuntimeLink::swap_model(const std::filesystem::path& model_dir, const std
     if (r.status == 200) return {};
     if (r.status != 202) {
       const std::string why = error_of(j);
-      return make_error(Errc::internal, "the runtime refused the model swap (HTTP " +
-                                            std::to_string(r.status) +
-                                            (why.empty() ? "" : ": " + why) + ")");
+      return make_error(Errc::refused, "the runtime refused the model swap (HTTP " +
+                                           std::to_string(r.status) +
+                                           (why.empty() ? "" : ": " + why) + ")");
     }
     if (std::chrono::steady_clock::now() >= until) {
       return make_error(Errc::timeout, "the model swap did not finish within " +
@@ -102,7 +102,8 @@ Status RuntimeLink::swap_model(const std::filesystem::path& model_dir, const std
               : "";
       if (state == "swapped") return {};
       if (state == "failed") {
-        return make_error(Errc::internal,
+        // The runtime tried the model and it did not load or warm up: it is the model's fault.
+        return make_error(Errc::unhealthy,
                           "the runtime refused the model swap (" + error_of(*status) + ")");
       }
       r.status = 202;  // still loading or warming
