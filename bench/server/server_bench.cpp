@@ -18,7 +18,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <utility>  // first: Boost 1.74's awaitable.hpp needs std::exchange
+
+#include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cstdio>
 #include <fstream>
