@@ -8,6 +8,7 @@
 // open file (blobs, with ranges).
 #pragma once
 
+#include <any>
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <chrono>
@@ -66,6 +67,7 @@ struct Request {
   std::filesystem::path body_file;  // the temporary file holding the body, if so
   std::uint64_t body_size = 0;
   std::shared_ptr<const Peer> peer;
+  std::any principal;  // who the route's guard authenticated (router.hpp); empty without a guard
 
   // The header's value, or "" when absent.
   std::string_view header(std::string_view name) const;

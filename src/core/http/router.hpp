@@ -6,7 +6,9 @@
 // method gets 405 with an Allow header; a GET route also answers HEAD (the body is dropped).
 //
 // A route may have a guard: it runs on the request head, before the body is read, so an
-// unauthenticated upload is refused without reading it. Returning a Response refuses the request.
+// unauthenticated upload is refused without reading it. Returning a Response refuses the request;
+// admitting it, the guard leaves who it authenticated in request.principal, so the handler acts
+// for that principal without authenticating again (see operator_auth and device_auth).
 // Handlers are coroutines and may wait (long-polls); they run on the server's executor.
 #pragma once
 
@@ -24,7 +26,7 @@
 namespace ef::http {
 
 using Handler = std::function<boost::asio::awaitable<Response>(Request&)>;
-using Guard = std::function<std::optional<Response>(const Request&)>;
+using Guard = std::function<std::optional<Response>(Request&)>;
 
 struct RouteOptions {
   std::string name;                     // for metrics and logs; the pattern when empty

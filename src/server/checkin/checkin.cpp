@@ -168,54 +168,32 @@ Response answer(const desired_state::Document& doc, bool not_modified) {
   return r;
 }
 
-asio::awaitable<Response> checkin(std::shared_ptr<Services> s, Request& r) {
-  const std::string id(r.param("id"));
-  auto done = [&](Response response) {
-    if (s->on_checkin) s->on_checkin(response.status);
-    return response;
-  };
-  auto who = device_auth::authenticate(r, id, s->store);
-  if (auto* refusal = std::get_if<Response>(&who)) co_return done(std::move(*refusal));
-  const auto& device = std::get<store::Device>(who);
+// The ?wait= parameter, capped at max_wait; 0 when absent.
+std::optional<std::chrono::seconds> wait_param(const Request& r, std::chrono::seconds max_wait) {
+  const auto w = r.query_param("wait");
+  if (!w) return std::chrono::seconds(0);
+  long value = -1;
+  const auto [end, ec] = std::from_chars(w->data(), w->data() + w->size(), value);
+  if (ec != std::errc() || end != w->data() + w->size() || value < 0) return std::nullopt;
+  return std::min(std::chrono::seconds(value), max_wait);
+}
 
-  std::chrono::seconds wait{0};
-  if (auto w = r.query_param("wait")) {
-    long value = -1;
-    const auto [end, ec] = std::from_chars(w->data(), w->data() + w->size(), value);
-    if (ec != std::errc() || end != w->data() + w->size() || value < 0) {
-      co_return done(Response::error(400, "bad_query", "wait must be a number of seconds"));
-    }
-    wait = std::min(std::chrono::seconds(value), s->settings.max_wait);
-  }
-  Response refusal;
-  // Floats: the runtime's figures (frames/s, latency) are measurements.
-  auto body = http::json_object_body(r, &refusal, /*allow_floats=*/true);
-  if (!body) co_return done(std::move(refusal));
-  auto report = normalize_report(*body);
-  if (!report) co_return done(Response::error(400, "bad_report", report.error().message));
-  std::string().swap(r.body);  // nothing of the request body is held while waiting
-
+// Merges the reported fields into the device's last report and stores it when it changed (most
+// check-ins change nothing and cost no write), and notes the device as seen.
+Status record_report(Services& s, const store::Device& device, json::Json report) {
   const auto now = utc_now();
   json::Json merged = device.report.is_object() ? device.report : json::Json::object();
-  for (auto& [key, value] : report->items())
+  for (auto& [key, value] : report.items())
     merged[key] = std::move(value);
-  if (merged != device.report) {
-    if (auto saved = s->store.save_report(id, merged, now); !saved)
-      co_return done(http::error_response(saved.error()));
-  }
-  s->presence.seen(id, now);
-  // Nothing parsed is needed while the request waits; an idle device should cost only its
-  // connection (bench/server measures the memory of parked long-polls).
-  merged = json::Json();
-  *report = json::Json();
-  *body = json::Json();
-  who.emplace<Response>();
+  if (merged != device.report) EF_CHECK(s.store.save_report(device.id, merged, now));
+  s.presence.seen(device.id, now);
+  return {};
+}
 
-  const std::string known(r.header("If-None-Match"));
-  auto doc = desired_state::desired_for(s->store, id, s->urls);
-  if (!doc) co_return done(http::error_response(doc.error()));
-  if (known != doc->etag || wait.count() == 0) co_return done(answer(*doc, known == doc->etag));
-
+// Holds the check-in until the device's desired state differs from `known` (200), the wait ends
+// (304) or the device is revoked (403). Holds only its arguments while parked.
+asio::awaitable<Response> long_poll(std::shared_ptr<Services> s, std::string id, std::string known,
+                                    std::chrono::seconds wait) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -223,17 +201,57 @@ asio::awaitable<Response> checkin(std::shared_ptr<Services> s, Request& r) {
     const bool woken = left.count() > 0 && co_await s->hub.wait(id, left);
     s->presence.seen(id, utc_now());
     auto current = s->store.device(id);
-    if (!current) co_return done(http::error_response(current.error()));
+    if (!current) co_return http::error_response(current.error());
     if (current->status == store::DeviceStatus::revoked) {
       auto r403 = Response::error(403, "device_revoked", "device '" + id + "' has been revoked");
       r403.close = true;
-      co_return done(std::move(r403));
+      co_return r403;
     }
-    doc = desired_state::desired_for(s->store, id, s->urls);
-    if (!doc) co_return done(http::error_response(doc.error()));
-    if (doc->etag != known) co_return done(answer(*doc, false));
-    if (!woken) co_return done(answer(*doc, true));
+    auto doc = desired_state::desired_for(s->store, id, s->urls);
+    if (!doc) co_return http::error_response(doc.error());
+    if (doc->etag != known) co_return answer(*doc, false);
+    if (!woken) co_return answer(*doc, true);
   }
+}
+
+asio::awaitable<Response> checkin(std::shared_ptr<Services> s, Request& r) {
+  auto device = device_auth::take_device(r);
+  if (!device) {  // the route's guard always sets it: reaching here is a bug
+    co_return http::error_response(
+        make_error(Errc::internal, "no authenticated device for " + r.path));
+  }
+  const auto wait = wait_param(r, s->settings.max_wait);
+  if (!wait) co_return Response::error(400, "bad_query", "wait must be a number of seconds");
+  {
+    Response refusal;
+    // Floats: the runtime's figures (frames/s, latency) are measurements.
+    auto body = http::json_object_body(r, &refusal, /*allow_floats=*/true);
+    if (!body) co_return refusal;
+    auto report = normalize_report(*body);
+    if (!report) co_return Response::error(400, "bad_report", report.error().message);
+    if (auto saved = record_report(*s, *device, std::move(*report)); !saved)
+      co_return http::error_response(saved.error());
+  }
+  // Nothing of the request is needed while it waits; an idle device should cost only its
+  // connection (bench/server measures the memory of parked long-polls).
+  std::string().swap(r.body);
+  const std::string id = std::move(device->id);
+  device.reset();
+
+  const std::string known(r.header("If-None-Match"));
+  {
+    auto doc = desired_state::desired_for(s->store, id, s->urls);
+    if (!doc) co_return http::error_response(doc.error());
+    if (known != doc->etag || wait->count() == 0) co_return answer(*doc, known == doc->etag);
+  }
+  co_return co_await long_poll(s, id, known, *wait);
+}
+
+// Every answer counts in the check-in metric.
+asio::awaitable<Response> counted_checkin(std::shared_ptr<Services> s, Request& r) {
+  auto response = co_await checkin(s, r);
+  if (s->on_checkin) s->on_checkin(response.status);
+  co_return response;
 }
 
 }  // namespace
@@ -243,9 +261,15 @@ void add_routes(http::Router& router, Services services) {
   http::RouteOptions options;
   options.name = "devices.checkin";
   options.max_body = 64 * 1024;
+  // Refusals by the guard count in the check-in metric too.
+  options.guard = [s, admit = device_auth::guard(s->store)](Request& r) {
+    auto refused = admit(r);
+    if (refused && s->on_checkin) s->on_checkin(refused->status);
+    return refused;
+  };
   router.add(
       http::Verb::post, "/api/v1/devices/{id}/checkin",
-      [s](Request& r) -> asio::awaitable<Response> { return checkin(s, r); }, options);
+      [s](Request& r) -> asio::awaitable<Response> { return counted_checkin(s, r); }, options);
 }
 
 }  // namespace ef::checkin

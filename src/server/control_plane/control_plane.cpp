@@ -101,8 +101,14 @@ struct ControlPlane::Impl {
 
   Status open();
   Status listen();
+  Status register_gauges();
+  http::Router api_routes();
+  Status listen_tls(http::Router router);
+  Status listen_metrics();
   void add_common_routes(http::Router& router);
   void observe(const http::RequestRecord& record);
+  void count_enrollment(std::string_view outcome);
+  void count_checkin(unsigned status);
   void schedule_flush();
   void schedule_refresh();
 };
@@ -129,28 +135,62 @@ Status ControlPlane::Impl::open() {
   return {};
 }
 
+namespace {
+
+// The metric cached under key, registered by make() on first use.
+template <typename Metric, typename Key, typename Make>
+Result<Metric*> cached(std::map<Key, Metric*>& cache, const Key& key, Make make) {
+  auto& slot = cache[key];
+  if (slot == nullptr) {
+    EF_TRY(slot, make());
+  }
+  return slot;
+}
+
+// Registering a metric fails only when its name clashes with another's; the server keeps serving
+// without that one figure and says so.
+void report_metric_error(const Error& error) {
+  std::fprintf(stderr, "edgefleet-server: a metric is not recorded: %s\n", error.message.c_str());
+}
+
+}  // namespace
+
 void ControlPlane::Impl::observe(const http::RequestRecord& record) {
   const std::string route = record.route.empty() ? "unmatched" : std::string(record.route);
-  auto& counter = request_counters[{route, record.status}];
-  if (counter == nullptr) {
-    counter = metrics
-                  .counter("edgefleet_server_http_requests_total",
+  auto counter = cached(request_counters, {route, record.status}, [&] {
+    return metrics.counter("edgefleet_server_http_requests_total",
                            "HTTP requests answered, by route and status",
-                           {{"route", route}, {"code", std::to_string(record.status)}})
-                  .value();
-  }
-  counter->inc();
-  auto& histogram = latency[route];
-  if (histogram == nullptr) {
-    histogram =
-        metrics
-            .histogram("edgefleet_server_http_request_duration_seconds",
-                       "Time from the first byte of a request to the end of its answer (long-polls "
-                       "included)",
-                       kLatencyBuckets, {{"route", route}})
-            .value();
-  }
-  histogram->observe(std::chrono::duration<double>(record.duration).count());
+                           {{"route", route}, {"code", std::to_string(record.status)}});
+  });
+  if (!counter) return report_metric_error(counter.error());
+  (*counter)->inc();
+  auto histogram = cached(latency, route, [&] {
+    return metrics.histogram(
+        "edgefleet_server_http_request_duration_seconds",
+        "Time from the first byte of a request to the end of its answer (long-polls included)",
+        kLatencyBuckets, {{"route", route}});
+  });
+  if (!histogram) return report_metric_error(histogram.error());
+  (*histogram)->observe(std::chrono::duration<double>(record.duration).count());
+}
+
+void ControlPlane::Impl::count_enrollment(std::string_view outcome) {
+  auto counter = cached(enrollments, std::string(outcome), [&] {
+    return metrics.counter("edgefleet_server_enrollments_total", "Enrollment attempts, by outcome",
+                           {{"outcome", std::string(outcome)}});
+  });
+  if (!counter) return report_metric_error(counter.error());
+  (*counter)->inc();
+}
+
+void ControlPlane::Impl::count_checkin(unsigned status) {
+  auto counter = cached(checkins, status, [&] {
+    return metrics.counter("edgefleet_server_checkins_total",
+                           "Device check-ins answered, by status",
+                           {{"code", std::to_string(status)}});
+  });
+  if (!counter) return report_metric_error(counter.error());
+  (*counter)->inc();
 }
 
 void ControlPlane::Impl::add_common_routes(http::Router& router) {
@@ -167,7 +207,7 @@ void ControlPlane::Impl::add_common_routes(http::Router& router) {
                   {.name = "metrics"});
 }
 
-Status ControlPlane::Impl::listen() {
+Status ControlPlane::Impl::register_gauges() {
   const auto online_window = config.registry.online_window;
   EF_CHECK(metrics.gauge_fn(
       "edgefleet_server_devices_online", "Devices heard from within the online window", {},
@@ -177,10 +217,12 @@ Status ControlPlane::Impl::listen() {
   EF_CHECK(metrics.gauge_fn("edgefleet_server_long_polls_waiting",
                             "Check-ins held open waiting for a change", {},
                             [this] { return static_cast<double>(hub.waiting()); }));
-  EF_CHECK(metrics.gauge_fn("edgefleet_server_connections", "Open client connections", {}, [this] {
+  return metrics.gauge_fn("edgefleet_server_connections", "Open client connections", {}, [this] {
     return static_cast<double>(server ? server->connection_count() : 0);
-  }));
+  });
+}
 
+http::Router ControlPlane::Impl::api_routes() {
   http::Router router;
   add_common_routes(router);
   router.add_sync(
@@ -190,35 +232,18 @@ Status ControlPlane::Impl::listen() {
   operator_auth::add_routes(router, *auth, *store, *log);
   audit::add_routes(router, *store, auth->guard(store::Role::read_only));
   device_registry::add_routes(router, {*store, *auth, *log, hub, presence, config.registry});
-  enrollment::add_routes(router,
-                         {*store, *ca, *log, config.enrollment, [this](std::string_view outcome) {
-                            auto& counter = enrollments[std::string(outcome)];
-                            if (counter == nullptr) {
-                              counter = metrics
-                                            .counter("edgefleet_server_enrollments_total",
-                                                     "Enrollment attempts, by outcome",
-                                                     {{"outcome", std::string(outcome)}})
-                                            .value();
-                            }
-                            counter->inc();
-                          }});
+  enrollment::add_routes(router, {*store, *ca, *log, config.enrollment,
+                                  [this](std::string_view outcome) { count_enrollment(outcome); }});
   desired_state::add_routes(router, {*store, hub, *auth, *log, urls});
-  checkin::add_routes(router,
-                      {*store, hub, presence, urls, config.checkin, [this](unsigned status) {
-                         auto& counter = checkins[status];
-                         if (counter == nullptr) {
-                           counter = metrics
-                                         .counter("edgefleet_server_checkins_total",
-                                                  "Device check-ins answered, by status",
-                                                  {{"code", std::to_string(status)}})
-                                         .value();
-                         }
-                         counter->inc();
-                       }});
+  checkin::add_routes(router, {*store, hub, presence, urls, config.checkin,
+                               [this](unsigned status) { count_checkin(status); }});
   inventory::add_routes(router, *store, presence, config.registry,
                         auth->guard(store::Role::read_only));
   release_hosting::add_routes(router, {*store, repository, *auth, *log, config.repository});
+  return router;
+}
 
+Status ControlPlane::Impl::listen_tls(http::Router router) {
   TlsFiles files;
   if (config.tls_certificate || config.tls_private_key) {
     if (!config.tls_certificate || !config.tls_private_key) {
@@ -240,14 +265,23 @@ Status ControlPlane::Impl::listen() {
     config.public_url = "https://" + host + ":" + std::to_string(port);
   }
   urls = {config.public_url + "/repo/metadata/", config.public_url + "/repo/blobs/sha256/"};
+  return {};
+}
 
-  if (config.metrics_host) {
-    http::Router plain;
-    add_common_routes(plain);
-    metrics_server = std::make_unique<http::Server>(context, std::move(plain), config.limits);
-    EF_TRY(auto bound, metrics_server->listen_tcp(*config.metrics_host, config.metrics_port));
-    metrics_port = bound;
-  }
+Status ControlPlane::Impl::listen_metrics() {
+  if (!config.metrics_host) return {};
+  http::Router plain;
+  add_common_routes(plain);
+  metrics_server = std::make_unique<http::Server>(context, std::move(plain), config.limits);
+  EF_TRY(auto bound, metrics_server->listen_tcp(*config.metrics_host, config.metrics_port));
+  metrics_port = bound;
+  return {};
+}
+
+Status ControlPlane::Impl::listen() {
+  EF_CHECK(register_gauges());
+  EF_CHECK(listen_tls(api_routes()));
+  EF_CHECK(listen_metrics());
   schedule_flush();
   EF_CHECK(repository.refresh_if_due(utc_now()));
   schedule_refresh();

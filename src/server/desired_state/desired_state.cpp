@@ -21,17 +21,45 @@ Result<Document> desired_for(store::Store& store, const std::string& device_id,
 
 namespace {
 
-std::optional<Response> refuse_unless_operator(operator_auth::OperatorAuth& auth, const Request& r,
-                                               operator_auth::Actor* actor) {
-  auto who = auth.authorize(r, store::Role::operator_);
-  if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
-  *actor = std::get<operator_auth::Actor>(who);
+// The devices a selector names: a list of ids, or every non-revoked device at a site and/or cell.
+// Returns the refusal to send when the selector is unusable.
+std::optional<Response> select_devices(Services& s, const json::Json& body,
+                                       std::vector<std::string>* ids) {
+  if (body.contains("devices")) {
+    if (body.contains("site") || body.contains("cell")) {
+      return Response::error(400, "bad_selector", "give either devices or site/cell, not both");
+    }
+    const auto& list = body["devices"];
+    if (!list.is_array() || list.empty() || list.size() > 10000) {
+      return Response::error(400, "bad_selector",
+                             "devices must be a list of 1 to 10000 device ids");
+    }
+    for (const auto& id : list) {
+      if (!id.is_string())
+        return Response::error(400, "bad_selector", "device ids must be strings");
+      ids->push_back(id.get<std::string>());
+    }
+    return std::nullopt;
+  }
+  store::DeviceFilter filter;
+  for (const char* key : {"site", "cell"}) {
+    if (!body.contains(key)) continue;
+    auto value = json::get_string(body, key);
+    if (!value) return http::error_response(value.error());
+    (std::string_view(key) == "site" ? filter.site : filter.cell) = *value;
+  }
+  if (!filter.site && !filter.cell) {
+    return Response::error(400, "bad_selector", "name the devices, or a site and/or cell");
+  }
+  auto matched = s.store.devices(filter);
+  if (!matched) return http::error_response(matched.error());
+  for (const auto& d : *matched) {
+    if (d.status != store::DeviceStatus::revoked) ids->push_back(d.id);
+  }
   return std::nullopt;
 }
 
-Response assign(Services& s, Request& r) {
-  operator_auth::Actor actor;
-  if (auto refusal = refuse_unless_operator(s.auth, r, &actor)) return *refusal;
+Response assign(Services& s, Request& r, const operator_auth::Actor& actor) {
   Response refusal;
   auto body = http::json_object_body(r, &refusal);
   if (!body) return refusal;
@@ -45,40 +73,9 @@ Response assign(Services& s, Request& r) {
   }
 
   std::vector<std::string> ids;
-  if (body->contains("devices")) {
-    if (body->contains("site") || body->contains("cell")) {
-      return Response::error(400, "bad_selector", "give either devices or site/cell, not both");
-    }
-    const auto& list = (*body)["devices"];
-    if (!list.is_array() || list.empty() || list.size() > 10000) {
-      return Response::error(400, "bad_selector",
-                             "devices must be a list of 1 to 10000 device ids");
-    }
-    for (const auto& id : list) {
-      if (!id.is_string())
-        return Response::error(400, "bad_selector", "device ids must be strings");
-      ids.push_back(id.get<std::string>());
-    }
-  } else {
-    store::DeviceFilter filter;
-    for (const char* key : {"site", "cell"}) {
-      if (!body->contains(key)) continue;
-      auto value = json::get_string(*body, key);
-      if (!value) return http::error_response(value.error());
-      (std::string_view(key) == "site" ? filter.site : filter.cell) = *value;
-    }
-    if (!filter.site && !filter.cell) {
-      return Response::error(400, "bad_selector", "name the devices, or a site and/or cell");
-    }
-    auto matched = s.store.devices(filter);
-    if (!matched) return http::error_response(matched.error());
-    for (const auto& d : *matched) {
-      if (d.status != store::DeviceStatus::revoked) ids.push_back(d.id);
-    }
-  }
+  if (auto refused = select_devices(s, *body, &ids)) return *refused;
 
   const auto now = utc_now();
-  std::string problem;
   auto done = s.store.in_transaction([&]() -> Status {
     for (const auto& id : ids) {
       auto device = s.store.device(id);
@@ -97,9 +94,7 @@ Response assign(Services& s, Request& r) {
   return Response::json(200, {{"release", *version}, {"assigned", ids}});
 }
 
-Response unassign(Services& s, Request& r) {
-  operator_auth::Actor actor;
-  if (auto refusal = refuse_unless_operator(s.auth, r, &actor)) return *refusal;
+Response unassign(Services& s, Request& r, const operator_auth::Actor& actor) {
   const std::string id(r.param("id"));
   auto done = s.store.in_transaction([&]() -> Status {
     EF_TRY(auto device, s.store.device(id));
@@ -112,34 +107,35 @@ Response unassign(Services& s, Request& r) {
   return Response::no_content();
 }
 
+Response show_desired_state(Services& s, Request& r) {
+  const std::string id(r.param("id"));
+  auto device = s.store.device(id);
+  if (!device) return http::error_response(device.error());
+  auto doc = desired_for(s.store, id, s.urls);
+  if (!doc) return http::error_response(doc.error());
+  auto response = Response::json(200, doc->body);
+  response.set("ETag", doc->etag);
+  return response;
+}
+
 }  // namespace
 
 void add_routes(http::Router& router, Services services) {
+  using operator_auth::Actor;
   auto s = std::make_shared<Services>(std::move(services));
-  http::RouteOptions options;
-  options.guard = s->auth.guard(store::Role::operator_);
-  options.name = "assignments.create";
-  router.add_sync(
-      http::Verb::post, "/api/v1/assignments", [s](Request& r) { return assign(*s, r); }, options);
-  options.name = "assignments.delete";
-  router.add_sync(
-      http::Verb::delete_, "/api/v1/devices/{id}/assignment",
-      [s](Request& r) { return unassign(*s, r); }, options);
-  options.guard = s->auth.guard(store::Role::read_only);
-  options.name = "devices.desired_state";
-  router.add_sync(
-      http::Verb::get, "/api/v1/devices/{id}/desired-state",
-      [s](Request& r) {
-        const std::string id(r.param("id"));
-        auto device = s->store.device(id);
-        if (!device) return http::error_response(device.error());
-        auto doc = desired_for(s->store, id, s->urls);
-        if (!doc) return http::error_response(doc.error());
-        auto response = Response::json(200, doc->body);
-        response.set("ETag", doc->etag);
-        return response;
-      },
-      options);
+  operator_auth::add_operator_route(
+      router, http::Verb::post, "/api/v1/assignments", s->auth, store::Role::operator_,
+      [s](Request& r, const Actor& actor) { return assign(*s, r, actor); },
+      {.name = "assignments.create"});
+  operator_auth::add_operator_route(
+      router, http::Verb::delete_, "/api/v1/devices/{id}/assignment", s->auth,
+      store::Role::operator_,
+      [s](Request& r, const Actor& actor) { return unassign(*s, r, actor); },
+      {.name = "assignments.delete"});
+  operator_auth::add_operator_route(
+      router, http::Verb::get, "/api/v1/devices/{id}/desired-state", s->auth,
+      store::Role::read_only, [s](Request& r, const Actor&) { return show_desired_state(*s, r); },
+      {.name = "devices.desired_state"});
 }
 
 }  // namespace ef::desired_state

@@ -40,4 +40,37 @@ std::variant<store::Device, http::Response> authenticate(const http::Request& re
   return std::move(*device);
 }
 
+http::Guard guard(store::Store& store) {
+  return [&store](http::Request& request) -> std::optional<http::Response> {
+    auto result = authenticate(request, request.param("id"), store);
+    if (auto* refusal = std::get_if<http::Response>(&result)) return std::move(*refusal);
+    request.principal = std::get<store::Device>(std::move(result));
+    return std::nullopt;
+  };
+}
+
+std::optional<store::Device> take_device(http::Request& request) {
+  auto* device = std::any_cast<store::Device>(&request.principal);
+  if (device == nullptr) return std::nullopt;
+  std::optional<store::Device> out(std::move(*device));
+  request.principal.reset();
+  return out;
+}
+
+void add_device_route(http::Router& router, http::Verb method, std::string_view pattern,
+                      store::Store& store, DeviceHandler handler, http::RouteOptions options) {
+  options.guard = guard(store);
+  router.add_sync(
+      method, pattern,
+      [handler = std::move(handler)](http::Request& request) {
+        const auto* device = std::any_cast<store::Device>(&request.principal);
+        if (device == nullptr) {  // the guard always sets it: reaching here is a bug
+          return http::error_response(
+              make_error(Errc::internal, "no authenticated device for " + request.path));
+        }
+        return handler(request, *device);
+      },
+      std::move(options));
+}
+
 }  // namespace ef::device_auth

@@ -7,12 +7,18 @@
 //     OpenSSL's reason: "certificate has expired", "unable to get local issuer certificate"),
 //   - names device_id as its subject CN (403 wrong_device: a device calling another's endpoint),
 //   - belongs to a device the store knows and has not revoked (403 device_revoked / unknown).
+//
+// Device routes are added with add_device_route (or take guard() in their RouteOptions): the guard
+// authenticates once, on the request head, for the device named by the path parameter {id}, and
+// the handler receives that device as the store held it then.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string_view>
 #include <variant>
 
-#include "core/http/message.hpp"
+#include "core/http/router.hpp"
 #include "server/store/store.hpp"
 
 namespace ef::device_auth {
@@ -20,5 +26,20 @@ namespace ef::device_auth {
 std::variant<store::Device, http::Response> authenticate(const http::Request& request,
                                                          std::string_view device_id,
                                                          store::Store& store);
+
+// A route guard admitting the device named by the route's {id} parameter (see authenticate); it
+// leaves the store::Device in request.principal.
+http::Guard guard(store::Store& store);
+
+// Moves the device a guard() admitted out of request.principal (which is left empty), or nullopt
+// when the request passed no such guard. Long-polls use it so that a parked request holds nothing.
+std::optional<store::Device> take_device(http::Request& request);
+
+using DeviceHandler = std::function<http::Response(http::Request&, const store::Device&)>;
+
+// Adds a route for the device named by {id} in pattern: options.guard is set to guard(store), and
+// handler runs with the admitted device.
+void add_device_route(http::Router& router, http::Verb method, std::string_view pattern,
+                      store::Store& store, DeviceHandler handler, http::RouteOptions options = {});
 
 }  // namespace ef::device_auth

@@ -74,17 +74,7 @@ Result<IssuedToken> issue_token(store::Store& store, const std::string& device_i
   return out;
 }
 
-std::optional<Response> check_role(Services& s, const Request& r, store::Role role,
-                                   operator_auth::Actor* actor) {
-  auto who = s.auth.authorize(r, role);
-  if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
-  *actor = std::get<operator_auth::Actor>(who);
-  return std::nullopt;
-}
-
-Response add_device(Services& s, Request& r) {
-  operator_auth::Actor actor;
-  if (auto refusal = check_role(s, r, store::Role::operator_, &actor)) return *refusal;
+Response add_device(Services& s, Request& r, const operator_auth::Actor& actor) {
   Response refusal;
   auto body = http::json_object_body(r, &refusal);
   if (!body) return refusal;
@@ -97,11 +87,10 @@ Response add_device(Services& s, Request& r) {
   if (auto ok = read_details(*body, device); !ok) return http::error_response(ok.error());
   auto ttl = read_ttl(*body, s.settings);
   if (!ttl) return http::error_response(ttl.error());
-  Result<IssuedToken> token = make_error(Errc::internal, "not run");
+  std::optional<IssuedToken> token;
   auto done = s.store.in_transaction([&]() -> Status {
     EF_CHECK(s.store.add_device(device));
-    token = issue_token(s.store, device.id, *ttl);
-    if (!token) return token.error();
+    EF_TRY(token, issue_token(s.store, device.id, *ttl));
     return s.log.record(actor.describe(), "device.add", device.id, r.peer->address,
                         {{"site", device.site},
                          {"cell", device.cell},
@@ -146,9 +135,7 @@ Response show_device(Services& s, Request& r) {
   return Response::json(200, j);
 }
 
-Response update_device(Services& s, Request& r) {
-  operator_auth::Actor actor;
-  if (auto refusal = check_role(s, r, store::Role::operator_, &actor)) return *refusal;
+Response update_device(Services& s, Request& r, const operator_auth::Actor& actor) {
   Response refusal;
   auto body = http::json_object_body(r, &refusal);
   if (!body) return refusal;
@@ -169,9 +156,7 @@ Response update_device(Services& s, Request& r) {
   return Response::json(200, device_json(*device, s.presence, s.settings));
 }
 
-Response new_token(Services& s, Request& r) {
-  operator_auth::Actor actor;
-  if (auto refusal = check_role(s, r, store::Role::operator_, &actor)) return *refusal;
+Response new_token(Services& s, Request& r, const operator_auth::Actor& actor) {
   json::Json body = json::Json::object();
   if (!r.body.empty()) {
     Response refusal;
@@ -187,10 +172,9 @@ Response new_token(Services& s, Request& r) {
     return Response::error(409, "device_revoked",
                            "device " + device->id + " is revoked; register a new id");
   }
-  Result<IssuedToken> token = make_error(Errc::internal, "not run");
+  std::optional<IssuedToken> token;
   auto done = s.store.in_transaction([&]() -> Status {
-    token = issue_token(s.store, device->id, *ttl);
-    if (!token) return token.error();
+    EF_TRY(token, issue_token(s.store, device->id, *ttl));
     return s.log.record(actor.describe(), "device.enrollment_token", device->id, r.peer->address);
   });
   if (!done) return http::error_response(done.error());
@@ -199,9 +183,7 @@ Response new_token(Services& s, Request& r) {
                               {"token_expires_at", format_utc(token->expires_at)}});
 }
 
-Response revoke_device(Services& s, Request& r) {
-  operator_auth::Actor actor;
-  if (auto refusal = check_role(s, r, store::Role::operator_, &actor)) return *refusal;
+Response revoke_device(Services& s, Request& r, const operator_auth::Actor& actor) {
   const std::string id(r.param("id"));
   auto device = s.store.device(id);
   if (!device) return http::error_response(device.error());
@@ -214,7 +196,9 @@ Response revoke_device(Services& s, Request& r) {
   });
   if (!done) return http::error_response(done.error());
   s.hub.notify(id);  // its waiting check-in wakes up and is refused
-  return Response::json(200, device_json(*s.store.device(id), s.presence, s.settings));
+  auto revoked = s.store.device(id);
+  if (!revoked) return http::error_response(revoked.error());
+  return Response::json(200, device_json(*revoked, s.presence, s.settings));
 }
 
 }  // namespace
@@ -247,34 +231,30 @@ json::Json device_json(const store::Device& d, const Presence& presence, const S
 }
 
 void add_routes(http::Router& router, Services services) {
+  using operator_auth::Actor;
+  using operator_auth::add_operator_route;
   auto s = std::make_shared<Services>(std::move(services));
-  http::RouteOptions change;
-  change.guard = s->auth.guard(store::Role::operator_);
-  http::RouteOptions read;
-  read.guard = s->auth.guard(store::Role::read_only);
-
-  change.name = "devices.add";
-  router.add_sync(
-      http::Verb::post, "/api/v1/devices", [s](Request& r) { return add_device(*s, r); }, change);
-  read.name = "devices.list";
-  router.add_sync(
-      http::Verb::get, "/api/v1/devices", [s](Request& r) { return list_devices(*s, r); }, read);
-  read.name = "devices.show";
-  router.add_sync(
-      http::Verb::get, "/api/v1/devices/{id}", [s](Request& r) { return show_device(*s, r); },
-      read);
-  change.name = "devices.update";
-  router.add_sync(
-      http::Verb::patch, "/api/v1/devices/{id}", [s](Request& r) { return update_device(*s, r); },
-      change);
-  change.name = "devices.enrollment_token";
-  router.add_sync(
-      http::Verb::post, "/api/v1/devices/{id}/enrollment-token",
-      [s](Request& r) { return new_token(*s, r); }, change);
-  change.name = "devices.revoke";
-  router.add_sync(
-      http::Verb::post, "/api/v1/devices/{id}/revoke",
-      [s](Request& r) { return revoke_device(*s, r); }, change);
+  constexpr auto kChange = store::Role::operator_;
+  constexpr auto kRead = store::Role::read_only;
+  auto& auth = s->auth;
+  add_operator_route(router, http::Verb::post, "/api/v1/devices", auth, kChange,
+                     [s](Request& r, const Actor& a) { return add_device(*s, r, a); },
+                     {.name = "devices.add"});
+  add_operator_route(router, http::Verb::get, "/api/v1/devices", auth, kRead,
+                     [s](Request& r, const Actor&) { return list_devices(*s, r); },
+                     {.name = "devices.list"});
+  add_operator_route(router, http::Verb::get, "/api/v1/devices/{id}", auth, kRead,
+                     [s](Request& r, const Actor&) { return show_device(*s, r); },
+                     {.name = "devices.show"});
+  add_operator_route(router, http::Verb::patch, "/api/v1/devices/{id}", auth, kChange,
+                     [s](Request& r, const Actor& a) { return update_device(*s, r, a); },
+                     {.name = "devices.update"});
+  add_operator_route(router, http::Verb::post, "/api/v1/devices/{id}/enrollment-token", auth,
+                     kChange, [s](Request& r, const Actor& a) { return new_token(*s, r, a); },
+                     {.name = "devices.enrollment_token"});
+  add_operator_route(router, http::Verb::post, "/api/v1/devices/{id}/revoke", auth, kChange,
+                     [s](Request& r, const Actor& a) { return revoke_device(*s, r, a); },
+                     {.name = "devices.revoke"});
 }
 
 }  // namespace ef::device_registry

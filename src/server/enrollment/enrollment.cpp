@@ -59,95 +59,117 @@ Result<Response> issue(State& st, const json::Json& body, const std::string& dev
              format_utc(std::chrono::time_point_cast<std::chrono::seconds>(renew_after))}});
 }
 
-Response enroll(State& st, Request& r) {
-  auto& s = st.services;
-  const auto clock = RateLimiter::Clock::now();
-  const std::string host_key = "host:" + host_of(r.peer->address);
-  auto refuse = [&](unsigned status, std::string_view code, const std::string& message,
-                    const std::string& device_key) {
+// One enrollment attempt. Its refusals count against the client's address and, once the body
+// named one, the device id, so that tokens cannot be guessed from many addresses or for one device.
+struct Attempt {
+  State& st;
+  RateLimiter::Clock::time_point clock;
+  std::string host_key;
+  std::string device_key;  // empty until the device id is known
+
+  void outcome(std::string_view what) {
+    if (st.services.on_enrollment) st.services.on_enrollment(what);
+  }
+
+  Response refuse(unsigned status, std::string_view code, const std::string& message) {
     st.limiter.failure(host_key, clock);
     if (!device_key.empty()) st.limiter.failure(device_key, clock);
-    if (s.on_enrollment) s.on_enrollment("refused");
+    outcome("refused");
     return Response::error(status, code, message);
-  };
-  auto too_many = [&](std::chrono::seconds wait) {
-    if (s.on_enrollment) s.on_enrollment("refused");
+  }
+
+  // 429 while `key` failed too often; nullopt when it may try.
+  std::optional<Response> throttle(const std::string& key) {
+    const auto wait = st.limiter.retry_after(key, clock);
+    if (wait.count() == 0) return std::nullopt;
+    outcome("refused");
     auto response = Response::error(
         429, "too_many_attempts",
         "too many failed enrollment attempts; try again in " + std::to_string(wait.count()) + " s");
     response.set("Retry-After", std::to_string(wait.count()));
     return response;
-  };
-  if (auto wait = st.limiter.retry_after(host_key, clock); wait.count() > 0) return too_many(wait);
+  }
+};
 
+// Admits a token that is known, for this device, unused and unexpired, and a device that is not
+// revoked; the refusal to send otherwise.
+std::optional<Response> check_token(Attempt& at, const std::string& hash,
+                                    const std::string& device_id) {
+  auto& store = at.st.services.store;
+  auto record = store.enrollment_token(hash);
+  if (!record) {
+    if (record.error().code != Errc::not_found) return http::error_response(record.error());
+    return at.refuse(401, "invalid_token", "unknown enrollment token");
+  }
+  if (record->device_id != device_id) {
+    return at.refuse(
+        403, "token_for_another_device",
+        "this enrollment token was issued for another device, not '" + device_id + "'");
+  }
+  if (record->used_at) {
+    return at.refuse(401, "token_used",
+                     "this enrollment token was already used at " + format_utc(*record->used_at) +
+                         "; ask an operator for a new one");
+  }
+  if (utc_now() >= record->expires_at) {
+    return at.refuse(401, "token_expired",
+                     "this enrollment token expired at " + format_utc(record->expires_at) +
+                         "; ask an operator for a new one");
+  }
+  auto device = store.device(device_id);
+  if (!device) return http::error_response(device.error());
+  if (device->status == store::DeviceStatus::revoked) {
+    return at.refuse(403, "device_revoked", "device '" + device_id + "' has been revoked");
+  }
+  return std::nullopt;
+}
+
+// Issues the certificate, consuming the token in the same transaction as its audit entry.
+Response complete(Attempt& at, const Request& r, const json::Json& body, const std::string& hash,
+                  const std::string& device_id) {
+  auto& s = at.st.services;
+  auto answer = issue(at.st, body, device_id, [&](const store::CertificateRecord& cert) {
+    return s.store.in_transaction([&]() -> Status {
+      EF_CHECK(s.store.complete_enrollment(hash, cert, utc_now()));
+      return s.log.record("device:" + device_id, "device.enroll", device_id, r.peer->address,
+                          {{"serial", cert.serial_hex}, {"not_after", format_utc(cert.not_after)}});
+    });
+  });
+  if (!answer) {
+    if (answer.error().code == Errc::exists) {  // consumed by a concurrent request
+      return at.refuse(401, "token_used", answer.error().message);
+    }
+    at.outcome("refused");
+    return Response::error(http::status_for(answer.error().code), "bad_csr",
+                           answer.error().message);
+  }
+  at.outcome("ok");
+  return std::move(*answer);
+}
+
+Response enroll(State& st, Request& r) {
+  Attempt at{st, RateLimiter::Clock::now(), "host:" + host_of(r.peer->address), ""};
+  if (auto wait = at.throttle(at.host_key)) return *wait;
   Response refusal;
   auto body = http::json_object_body(r, &refusal);
   if (!body) return refusal;
   auto device_id = json::get_string(*body, "device_id");
   auto token = json::get_string(*body, "token");
   if (!device_id || !token) {
-    return refuse(400, "bad_request", (!device_id ? device_id.error() : token.error()).message, "");
+    return at.refuse(400, "bad_request", (!device_id ? device_id.error() : token.error()).message);
   }
   if (auto ok = pki::check_device_id(*device_id); !ok)
-    return refuse(400, "bad_device_id", ok.error().message, "");
-  const std::string device_key = "device:" + *device_id;
-  if (auto wait = st.limiter.retry_after(device_key, clock); wait.count() > 0)
-    return too_many(wait);
-
+    return at.refuse(400, "bad_device_id", ok.error().message);
+  at.device_key = "device:" + *device_id;
+  if (auto wait = at.throttle(at.device_key)) return *wait;
   const std::string hash = crypto::sha256_hex(*token);
-  auto record = s.store.enrollment_token(hash);
-  if (!record) {
-    if (record.error().code != Errc::not_found) return http::error_response(record.error());
-    return refuse(401, "invalid_token", "unknown enrollment token", device_key);
-  }
-  if (record->device_id != *device_id) {
-    return refuse(403, "token_for_another_device",
-                  "this enrollment token was issued for another device, not '" + *device_id + "'",
-                  device_key);
-  }
-  if (record->used_at) {
-    return refuse(401, "token_used",
-                  "this enrollment token was already used at " + format_utc(*record->used_at) +
-                      "; ask an operator for a new one",
-                  device_key);
-  }
-  if (utc_now() >= record->expires_at) {
-    return refuse(401, "token_expired",
-                  "this enrollment token expired at " + format_utc(record->expires_at) +
-                      "; ask an operator for a new one",
-                  device_key);
-  }
-  auto device = s.store.device(*device_id);
-  if (!device) return http::error_response(device.error());
-  if (device->status == store::DeviceStatus::revoked) {
-    return refuse(403, "device_revoked", "device '" + *device_id + "' has been revoked",
-                  device_key);
-  }
-
-  auto answer = issue(st, *body, *device_id, [&](const store::CertificateRecord& cert) {
-    return s.store.in_transaction([&]() -> Status {
-      EF_CHECK(s.store.complete_enrollment(hash, cert, utc_now()));
-      return s.log.record("device:" + *device_id, "device.enroll", *device_id, r.peer->address,
-                          {{"serial", cert.serial_hex}, {"not_after", format_utc(cert.not_after)}});
-    });
-  });
-  if (!answer) {
-    if (answer.error().code == Errc::exists) {  // consumed by a concurrent request
-      return refuse(401, "token_used", answer.error().message, device_key);
-    }
-    if (s.on_enrollment) s.on_enrollment("refused");
-    return Response::error(http::status_for(answer.error().code), "bad_csr",
-                           answer.error().message);
-  }
-  if (s.on_enrollment) s.on_enrollment("ok");
-  return std::move(*answer);
+  if (auto refused = check_token(at, hash, *device_id)) return *refused;
+  return complete(at, r, *body, hash, *device_id);
 }
 
-Response renew(State& st, Request& r) {
+Response renew(State& st, Request& r, const store::Device& device) {
   auto& s = st.services;
-  const std::string id(r.param("id"));
-  auto who = device_auth::authenticate(r, id, s.store);
-  if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
+  const std::string& id = device.id;
   Response refusal;
   auto body = http::json_object_body(r, &refusal);
   if (!body) return refusal;
@@ -176,9 +198,9 @@ void add_routes(http::Router& router, Services services) {
   router.add_sync(
       http::Verb::post, "/api/v1/enroll", [st](Request& r) { return enroll(*st, r); }, options);
   options.name = "devices.renew";
-  router.add_sync(
-      http::Verb::post, "/api/v1/devices/{id}/certificate",
-      [st](Request& r) { return renew(*st, r); }, options);
+  device_auth::add_device_route(
+      router, http::Verb::post, "/api/v1/devices/{id}/certificate", st->services.store,
+      [st](Request& r, const store::Device& device) { return renew(*st, r, device); }, options);
 }
 
 }  // namespace ef::enrollment

@@ -85,11 +85,33 @@ std::variant<Actor, http::Response> OperatorAuth::authorize(const http::Request&
 }
 
 http::Guard OperatorAuth::guard(store::Role minimum) {
-  return [this, minimum](const http::Request& request) -> std::optional<http::Response> {
+  return [this, minimum](http::Request& request) -> std::optional<http::Response> {
     auto result = authorize(request, minimum);
     if (auto* refusal = std::get_if<http::Response>(&result)) return std::move(*refusal);
+    request.principal = std::get<Actor>(std::move(result));
     return std::nullopt;
   };
+}
+
+const Actor* actor_of(const http::Request& request) {
+  return std::any_cast<Actor>(&request.principal);
+}
+
+void add_operator_route(http::Router& router, http::Verb method, std::string_view pattern,
+                        OperatorAuth& auth, store::Role minimum, OperatorHandler handler,
+                        http::RouteOptions options) {
+  options.guard = auth.guard(minimum);
+  router.add_sync(
+      method, pattern,
+      [handler = std::move(handler)](http::Request& request) {
+        const Actor* actor = actor_of(request);
+        if (actor == nullptr) {  // the guard always sets it: reaching here is a bug
+          return http::error_response(
+              make_error(Errc::internal, "no authenticated operator for " + request.path));
+        }
+        return handler(request, *actor);
+      },
+      std::move(options));
 }
 
 json::Json token_json(const store::OperatorToken& t) {
@@ -101,76 +123,72 @@ json::Json token_json(const store::OperatorToken& t) {
   return j;
 }
 
+namespace {
+
+using http::Request;
+using http::Response;
+
+Response create_token(OperatorAuth& auth, store::Store& store, audit::AuditLog& log, Request& r,
+                      const Actor& actor) {
+  Response refusal;
+  auto body = http::json_object_body(r, &refusal);
+  if (!body) return refusal;
+  auto name = json::get_string(*body, "name");
+  auto role_text = json::get_string(*body, "role");
+  if (!name || !role_text) return http::error_response(!name ? name.error() : role_text.error());
+  auto role = store::role_from_name(*role_text);
+  if (!role) return http::error_response(role.error());
+  std::optional<NewToken> created;
+  auto done = store.in_transaction([&]() -> Status {
+    EF_TRY(created, auth.create_token(*name, *role));
+    return log.record(actor.describe(), "token.create", created->record.id, r.peer->address,
+                      {{"name", *name}, {"role", *role_text}});
+  });
+  if (!done) return http::error_response(done.error());
+  auto j = token_json(created->record);
+  j["token"] = created->secret;
+  return Response::json(201, j);
+}
+
+Response list_tokens(store::Store& store) {
+  auto tokens = store.operator_tokens();
+  if (!tokens) return http::error_response(tokens.error());
+  json::Json list = json::Json::array();
+  for (const auto& t : *tokens)
+    list.push_back(token_json(t));
+  return Response::json(200, {{"tokens", list}});
+}
+
+Response revoke_token(store::Store& store, audit::AuditLog& log, Request& r, const Actor& actor) {
+  const std::string id(r.param("id"));
+  if (id == actor.token_id) {
+    return Response::error(409, "conflict",
+                           "a token cannot revoke itself; use another admin token");
+  }
+  auto done = store.in_transaction([&]() -> Status {
+    EF_CHECK(store.revoke_operator_token(id, utc_now()));
+    return log.record(actor.describe(), "token.revoke", id, r.peer->address);
+  });
+  if (!done) return http::error_response(done.error());
+  return Response::no_content();
+}
+
+}  // namespace
+
 void add_routes(http::Router& router, OperatorAuth& auth, store::Store& store,
                 audit::AuditLog& log) {
-  using http::Request;
-  using http::Response;
-  http::RouteOptions admin;
-  admin.guard = auth.guard(store::Role::admin);
-
-  admin.name = "tokens.create";
-  router.add_sync(
-      http::Verb::post, "/api/v1/tokens",
-      [&](Request& r) {
-        auto who = auth.authorize(r, store::Role::admin);
-        if (auto* refusal = std::get_if<Response>(&who)) return *refusal;
-        const auto& actor = std::get<Actor>(who);
-        Response refusal;
-        auto body = http::json_object_body(r, &refusal);
-        if (!body) return refusal;
-        auto name = json::get_string(*body, "name");
-        auto role_text = json::get_string(*body, "role");
-        if (!name || !role_text)
-          return http::error_response(!name ? name.error() : role_text.error());
-        auto role = store::role_from_name(*role_text);
-        if (!role) return http::error_response(role.error());
-        Result<NewToken> created = make_error(Errc::internal, "not run");
-        auto done = store.in_transaction([&]() -> Status {
-          created = auth.create_token(*name, *role);
-          if (!created) return created.error();
-          return log.record(actor.describe(), "token.create", created->record.id, r.peer->address,
-                            {{"name", *name}, {"role", *role_text}});
-        });
-        if (!done) return http::error_response(done.error());
-        auto j = token_json(created->record);
-        j["token"] = created->secret;
-        return Response::json(201, j);
-      },
-      admin);
-
-  admin.name = "tokens.list";
-  router.add_sync(
-      http::Verb::get, "/api/v1/tokens",
-      [&](Request&) {
-        auto tokens = store.operator_tokens();
-        if (!tokens) return http::error_response(tokens.error());
-        json::Json list = json::Json::array();
-        for (const auto& t : *tokens)
-          list.push_back(token_json(t));
-        return Response::json(200, {{"tokens", list}});
-      },
-      admin);
-
-  admin.name = "tokens.revoke";
-  router.add_sync(
-      http::Verb::delete_, "/api/v1/tokens/{id}",
-      [&](Request& r) {
-        auto who = auth.authorize(r, store::Role::admin);
-        if (auto* refusal = std::get_if<Response>(&who)) return *refusal;
-        const auto& actor = std::get<Actor>(who);
-        const std::string id(r.param("id"));
-        if (id == actor.token_id) {
-          return Response::error(409, "conflict",
-                                 "a token cannot revoke itself; use another admin token");
-        }
-        auto done = store.in_transaction([&]() -> Status {
-          EF_CHECK(store.revoke_operator_token(id, utc_now()));
-          return log.record(actor.describe(), "token.revoke", id, r.peer->address);
-        });
-        if (!done) return http::error_response(done.error());
-        return Response::no_content();
-      },
-      admin);
+  constexpr auto kAdmin = store::Role::admin;
+  add_operator_route(
+      router, http::Verb::post, "/api/v1/tokens", auth, kAdmin,
+      [&](Request& r, const Actor& actor) { return create_token(auth, store, log, r, actor); },
+      {.name = "tokens.create"});
+  add_operator_route(router, http::Verb::get, "/api/v1/tokens", auth, kAdmin,
+                     [&](Request&, const Actor&) { return list_tokens(store); },
+                     {.name = "tokens.list"});
+  add_operator_route(
+      router, http::Verb::delete_, "/api/v1/tokens/{id}", auth, kAdmin,
+      [&](Request& r, const Actor& actor) { return revoke_token(store, log, r, actor); },
+      {.name = "tokens.revoke"});
 }
 
 }  // namespace ef::operator_auth

@@ -4,12 +4,17 @@
 // as its SHA-256. Roles are ordered: read-only < operator < admin; an endpoint names the lowest
 // role it accepts. A revoked token stops working at once (every request looks the hash up).
 //
+// Operator routes are added with add_operator_route: its guard authenticates the token once, on
+// the request head, and the handler receives the admitted Actor; handlers never check roles.
+//
 // Routes (admin only): POST /api/v1/tokens {"name", "role"} -> {"id", "token", ...};
 // GET /api/v1/tokens; DELETE /api/v1/tokens/{id}. Each action is audited.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "core/http/router.hpp"
@@ -46,12 +51,24 @@ class OperatorAuth {
   // token, 403 when its role is below `minimum`.
   std::variant<Actor, http::Response> authorize(const http::Request& request, store::Role minimum);
 
-  // A route guard that admits `minimum` and above (runs before the body is read).
+  // A route guard that admits `minimum` and above (runs before the body is read) and leaves the
+  // Actor in request.principal.
   http::Guard guard(store::Role minimum);
 
  private:
   store::Store& store_;
 };
+
+// The Actor that a guard() admitted, or null when the request passed no such guard.
+const Actor* actor_of(const http::Request& request);
+
+using OperatorHandler = std::function<http::Response(http::Request&, const Actor&)>;
+
+// Adds a route for operators of role `minimum` and above: options.guard is set to guard(minimum),
+// and handler runs with the actor it admitted.
+void add_operator_route(http::Router& router, http::Verb method, std::string_view pattern,
+                        OperatorAuth& auth, store::Role minimum, OperatorHandler handler,
+                        http::RouteOptions options = {});
 
 void add_routes(http::Router& router, OperatorAuth& auth, store::Store& store,
                 audit::AuditLog& log);

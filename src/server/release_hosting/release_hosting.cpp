@@ -130,12 +130,12 @@ Status Repository::add_root(std::string_view bytes) {
   return write_file_atomic(metadata_dir() / "root.json", bytes);
 }
 
-Result<Published> Repository::publish(std::string_view bytes, UtcTime now) {
-  if (auto reason = not_ready_reason(); !reason.empty())
-    return make_error(Errc::unsupported, reason);
-  EF_TRY(auto root_env, read_envelope(metadata_dir() / "root.json", trust::kMaxRootBytes));
-  EF_TRY(auto root, trust::parse_root(root_env.signed_json));
+namespace {
 
+// Targets metadata signed by a threshold of the trusted root's targets keys, without delegations,
+// not expired and above the published version.
+Result<trust::Targets> accept_targets(std::string_view bytes, const trust::Root& root,
+                                      std::int64_t current_version, UtcTime now) {
   EF_TRY(auto env, trust::parse_envelope(bytes, trust::kMaxTargetsBytes));
   EF_CHECK(trust::check_type(env.signed_json, trust::kTargets));
   EF_TRY(auto targets, trust::parse_targets(env.signed_json));
@@ -147,29 +147,67 @@ Result<Published> Repository::publish(std::string_view bytes, UtcTime now) {
     return make_error(Errc::expired,
                       "the targets metadata expired at " + format_utc(targets.expires));
   }
-  const auto current_version = release::latest_version(repo_, "targets");
   if (targets.version <= current_version) {
     return make_error(Errc::rollback, "targets version " + std::to_string(targets.version) +
                                           " is not above the published version " +
                                           std::to_string(current_version));
   }
+  return targets;
+}
+
+// The release versions in `old`, after checking that `targets` keeps each of old's targets
+// unchanged: published releases are immutable.
+Result<std::set<std::string>> keep_published(const trust::Targets& old,
+                                             const trust::Targets& targets) {
+  for (const auto& [path, file] : old.targets) {
+    const auto it = targets.targets.find(path);
+    if (it == targets.targets.end() || it->second.length != file.length ||
+        it->second.hashes != file.hashes || it->second.custom != file.custom) {
+      return make_error(Errc::mismatch, "target " + printable(path) +
+                                            " of an earlier release is missing or changed; "
+                                            "published releases are immutable");
+    }
+  }
+  std::set<std::string> versions;
+  for (const auto& v : release::release_versions(old))
+    versions.insert(v);
+  return versions;
+}
+
+// Every blob of the release is stored with the length its metadata lists.
+Status check_blobs(const release::Release& rel, const std::string& version,
+                   const fs::path& blob_dir) {
+  for (const auto& file : rel.files) {
+    struct stat st {};
+    const auto blob = blob_dir / file.sha256;
+    if (::stat(blob.c_str(), &st) != 0) {
+      return make_error(Errc::not_found, "release " + version + ": blob " + file.sha256 + " for " +
+                                             printable(file.path) + " has not been uploaded");
+    }
+    if (static_cast<std::uint64_t>(st.st_size) != file.length) {
+      return make_error(Errc::mismatch, "release " + version + ": blob " + file.sha256 + " is " +
+                                            std::to_string(st.st_size) +
+                                            " bytes, the metadata says " +
+                                            std::to_string(file.length));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Published> Repository::publish(std::string_view bytes, UtcTime now) {
+  if (auto reason = not_ready_reason(); !reason.empty()) return make_error(Errc::refused, reason);
+  EF_TRY(auto root_env, read_envelope(metadata_dir() / "root.json", trust::kMaxRootBytes));
+  EF_TRY(auto root, trust::parse_root(root_env.signed_json));
+  const auto current_version = release::latest_version(repo_, "targets");
+  EF_TRY(auto targets, accept_targets(bytes, root, current_version, now));
   std::set<std::string> old_versions;
   if (current_version > 0) {
     EF_TRY(auto old_env,
            read_envelope(targets_file(metadata_dir(), current_version), trust::kMaxTargetsBytes));
     EF_TRY(auto old, trust::parse_targets(old_env.signed_json));
-    for (const auto& [path, file] : old.targets) {
-      const auto it = targets.targets.find(path);
-      if (it == targets.targets.end() || it->second.length != file.length ||
-          it->second.hashes != file.hashes || it->second.custom != file.custom) {
-        return make_error(Errc::mismatch,
-                          "target " + printable(path) +
-                              " of an earlier release is missing or changed; published "
-                              "releases are immutable");
-      }
-    }
-    for (const auto& v : release::release_versions(old))
-      old_versions.insert(v);
+    EF_TRY(old_versions, keep_published(old, targets));
   }
 
   Published out;
@@ -177,29 +215,19 @@ Result<Published> Repository::publish(std::string_view bytes, UtcTime now) {
   for (const auto& version : release::release_versions(targets)) {
     if (old_versions.contains(version)) continue;
     EF_TRY(auto rel, release::release_from_targets(targets, version));
-    for (const auto& file : rel.files) {
-      struct stat st {};
-      const auto blob = blob_dir() / file.sha256;
-      if (::stat(blob.c_str(), &st) != 0) {
-        return make_error(Errc::not_found, "release " + version + ": blob " + file.sha256 +
-                                               " for " + printable(file.path) +
-                                               " has not been uploaded");
-      }
-      if (static_cast<std::uint64_t>(st.st_size) != file.length) {
-        return make_error(Errc::mismatch, "release " + version + ": blob " + file.sha256 + " is " +
-                                              std::to_string(st.st_size) +
-                                              " bytes, the metadata says " +
-                                              std::to_string(file.length));
-      }
-    }
+    EF_CHECK(check_blobs(rel, version, blob_dir()));
     out.releases.push_back(store::ReleaseRecord{version, targets.version, rel.epoch, rel.bytes(),
                                                 rel.files.size(), now, ""});
   }
   if (out.releases.empty()) {
     return make_error(Errc::invalid_argument, "the targets metadata adds no new release");
   }
+  return store_targets(bytes, targets.version, now, std::move(out));
+}
 
-  const auto file = targets_file(metadata_dir(), targets.version);
+Result<Published> Repository::store_targets(std::string_view bytes, std::int64_t version,
+                                            UtcTime now, Published published) {
+  const auto file = targets_file(metadata_dir(), version);
   EF_CHECK(write_file_atomic(file, bytes));
   EF_TRY(auto keys, release::load_keyring(keys_dir_));
   if (auto signed_ok = release::sign_snapshot_and_timestamp(repo_, keys, settings_.expiries, now);
@@ -207,7 +235,7 @@ Result<Published> Repository::publish(std::string_view bytes, UtcTime now) {
     ::unlink(file.c_str());  // the previous snapshot still names the previous targets
     return std::move(signed_ok).error().context("signing snapshot and timestamp");
   }
-  return out;
+  return published;
 }
 
 Status Repository::refresh_if_due(UtcTime now) {
@@ -234,30 +262,21 @@ namespace {
 
 using Shared = std::shared_ptr<Services>;
 
-std::optional<Response> require_operator(Services& s, const Request& r,
-                                         operator_auth::Actor* actor) {
-  auto who = s.auth.authorize(r, store::Role::operator_);
-  if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
-  *actor = std::get<operator_auth::Actor>(who);
-  return std::nullopt;
+// Devices (enrolled, not revoked) and read-only operators may fetch the repository: a request
+// with a client certificate and no token is a device's, acting for the certificate's subject.
+http::Guard reader_guard(Services& s) {
+  return [&s](Request& r) -> std::optional<Response> {
+    const auto& cert = r.peer->client_certificate;
+    if (r.header("Authorization").empty() && cert) {
+      auto device = device_auth::authenticate(r, cert->subject_cn, s.store);
+      if (auto* refusal = std::get_if<Response>(&device)) return std::move(*refusal);
+      return std::nullopt;
+    }
+    return s.auth.guard(store::Role::read_only)(r);
+  };
 }
 
-// Devices (enrolled, not revoked) and read-only operators may fetch the repository.
-std::optional<Response> require_reader(Services& s, const Request& r) {
-  const auto& cert = r.peer->client_certificate;
-  if (r.header("Authorization").empty() && cert) {
-    auto device = device_auth::authenticate(r, cert->subject_cn, s.store);
-    if (auto* refusal = std::get_if<Response>(&device)) return std::move(*refusal);
-    return std::nullopt;
-  }
-  auto who = s.auth.authorize(r, store::Role::read_only);
-  if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
-  return std::nullopt;
-}
-
-Response upload_blob(Services& s, Request& r) {
-  operator_auth::Actor actor;
-  if (auto refusal = require_operator(s, r, &actor)) return *refusal;
+Response upload_blob(Services& s, Request& r, const operator_auth::Actor& actor) {
   const std::string hex(r.param("hex"));
   auto stored = s.repository.store_blob(hex, r.body_file);
   if (!stored) return http::error_response(stored.error());
@@ -271,9 +290,7 @@ Response upload_blob(Services& s, Request& r) {
   return Response::json(*stored ? 201 : 200, {{"sha256", hex}, {"stored", *stored}});
 }
 
-Response upload_root(Services& s, Request& r) {
-  operator_auth::Actor actor;
-  if (auto refusal = require_operator(s, r, &actor)) return *refusal;
+Response upload_root(Services& s, Request& r, const operator_auth::Actor& actor) {
   if (auto reason = s.repository.not_ready_reason(); !reason.empty()) {
     return Response::error(409, "repository_not_ready", reason);
   }
@@ -286,9 +303,7 @@ Response upload_root(Services& s, Request& r) {
   return Response::json(201, {{"root", "accepted"}});
 }
 
-Response publish(Services& s, Request& r) {
-  operator_auth::Actor actor;
-  if (auto refusal = require_operator(s, r, &actor)) return *refusal;
+Response publish(Services& s, Request& r, const operator_auth::Actor& actor) {
   if (auto reason = s.repository.not_ready_reason(); !reason.empty()) {
     return Response::error(409, "repository_not_ready", reason);
   }
@@ -330,102 +345,99 @@ bool metadata_name_ok(std::string_view name) {
   return std::regex_match(name.begin(), name.end(), pattern);
 }
 
+Response missing_blobs(Services& s, Request& r) {
+  Response refusal;
+  auto body = http::json_object_body(r, &refusal);
+  if (!body) return refusal;
+  const auto& list = body->contains("sha256") ? (*body)["sha256"] : json::Json();
+  if (!list.is_array() || list.size() > 100000) {
+    return Response::error(400, "bad_request", "sha256 must be a list of blob hashes");
+  }
+  json::Json out = json::Json::array();
+  for (const auto& h : list) {
+    if (!h.is_string() || !is_lower_hex(h.get<std::string>(), 64)) {
+      return Response::error(400, "bad_blob_name",
+                             "blobs are named by their SHA-256: 64 lower-case hex characters");
+    }
+    if (!fs::exists(s.repository.blob_dir() / h.get<std::string>())) out.push_back(h);
+  }
+  return Response::json(200, {{"missing", out}});
+}
+
+Response list_releases(Services& s) {
+  auto releases = s.store.releases();
+  if (!releases) return http::error_response(releases.error());
+  json::Json list = json::Json::array();
+  for (const auto& r : *releases)
+    list.push_back(release_json(r));
+  return Response::json(200, {{"releases", list}});
+}
+
+Response serve_metadata(Services& s, Request& r) {
+  const std::string name(r.param("name"));
+  if (!metadata_name_ok(name)) {
+    return Response::error(404, "not_found", "no metadata file " + printable(name));
+  }
+  auto response = http::file_response(r, s.repository.metadata_dir() / name, "application/json");
+  response.set("Cache-Control", "no-cache");
+  return response;
+}
+
+Response serve_blob(Services& s, Request& r) {
+  const std::string hex(r.param("hex"));
+  if (!is_lower_hex(hex, 64)) {
+    return Response::error(400, "bad_blob_name",
+                           "blobs are named by their SHA-256: 64 lower-case hex characters");
+  }
+  auto response = http::file_response(r, s.repository.blob_dir() / hex, "application/octet-stream");
+  response.set("ETag", "\"" + hex + "\"");
+  response.set("Cache-Control", "public, max-age=31536000, immutable");
+  return response;
+}
+
+// Uploads and publishes (operator role).
+void add_publishing_routes(http::Router& router, const Shared& s) {
+  using operator_auth::Actor;
+  using operator_auth::add_operator_route;
+  constexpr auto kOperator = store::Role::operator_;
+  http::RouteOptions blob{.name = "repository.blob_upload",
+                          .max_body = s->settings.max_blob_bytes,
+                          .body_timeout = std::chrono::hours(2),
+                          .body_to_file = true};
+  add_operator_route(
+      router, http::Verb::put, "/api/v1/repository/blobs/sha256/{hex}", s->auth, kOperator,
+      [s](Request& r, const Actor& a) { return upload_blob(*s, r, a); }, blob);
+  add_operator_route(router, http::Verb::post, "/api/v1/repository/blobs/missing", s->auth,
+                     kOperator, [s](Request& r, const Actor&) { return missing_blobs(*s, r); },
+                     {.name = "repository.blobs_missing"});
+  add_operator_route(router, http::Verb::put, "/api/v1/repository/root", s->auth, kOperator,
+                     [s](Request& r, const Actor& a) { return upload_root(*s, r, a); },
+                     {.name = "repository.root_upload", .max_body = trust::kMaxTargetsBytes});
+  add_operator_route(router, http::Verb::post, "/api/v1/releases", s->auth, kOperator,
+                     [s](Request& r, const Actor& a) { return publish(*s, r, a); },
+                     {.name = "releases.publish", .max_body = trust::kMaxTargetsBytes});
+}
+
+// What devices fetch, and the list of releases.
+void add_reading_routes(http::Router& router, const Shared& s) {
+  operator_auth::add_operator_route(
+      router, http::Verb::get, "/api/v1/releases", s->auth, store::Role::read_only,
+      [s](Request&, const operator_auth::Actor&) { return list_releases(*s); },
+      {.name = "releases.list"});
+  router.add_sync(http::Verb::get, "/repo/metadata/{name}",
+                  [s](Request& r) { return serve_metadata(*s, r); },
+                  {.name = "repository.metadata", .guard = reader_guard(*s)});
+  router.add_sync(http::Verb::get, "/repo/blobs/sha256/{hex}",
+                  [s](Request& r) { return serve_blob(*s, r); },
+                  {.name = "repository.blob", .guard = reader_guard(*s)});
+}
+
 }  // namespace
 
 void add_routes(http::Router& router, Services services) {
   auto s = std::make_shared<Services>(std::move(services));
-  http::RouteOptions op;
-  op.guard = s->auth.guard(store::Role::operator_);
-
-  http::RouteOptions blob = op;
-  blob.name = "repository.blob_upload";
-  blob.body_to_file = true;
-  blob.max_body = s->settings.max_blob_bytes;
-  blob.body_timeout = std::chrono::hours(2);
-  router.add_sync(
-      http::Verb::put, "/api/v1/repository/blobs/sha256/{hex}",
-      [s](Request& r) { return upload_blob(*s, r); }, blob);
-
-  http::RouteOptions missing = op;
-  missing.name = "repository.blobs_missing";
-  router.add_sync(
-      http::Verb::post, "/api/v1/repository/blobs/missing",
-      [s](Request& r) {
-        Response refusal;
-        auto body = http::json_object_body(r, &refusal);
-        if (!body) return refusal;
-        const auto& list = body->contains("sha256") ? (*body)["sha256"] : json::Json();
-        if (!list.is_array() || list.size() > 100000) {
-          return Response::error(400, "bad_request", "sha256 must be a list of blob hashes");
-        }
-        json::Json out = json::Json::array();
-        for (const auto& h : list) {
-          if (!h.is_string() || !is_lower_hex(h.get<std::string>(), 64)) {
-            return Response::error(
-                400, "bad_blob_name",
-                "blobs are named by their SHA-256: 64 lower-case hex characters");
-          }
-          if (!fs::exists(s->repository.blob_dir() / h.get<std::string>())) out.push_back(h);
-        }
-        return Response::json(200, {{"missing", out}});
-      },
-      missing);
-
-  http::RouteOptions meta = op;
-  meta.max_body = trust::kMaxTargetsBytes;
-  meta.name = "repository.root_upload";
-  router.add_sync(
-      http::Verb::put, "/api/v1/repository/root", [s](Request& r) { return upload_root(*s, r); },
-      meta);
-  meta.name = "releases.publish";
-  router.add_sync(
-      http::Verb::post, "/api/v1/releases", [s](Request& r) { return publish(*s, r); }, meta);
-
-  http::RouteOptions read;
-  read.guard = s->auth.guard(store::Role::read_only);
-  read.name = "releases.list";
-  router.add_sync(
-      http::Verb::get, "/api/v1/releases",
-      [s](Request&) {
-        auto releases = s->store.releases();
-        if (!releases) return http::error_response(releases.error());
-        json::Json list = json::Json::array();
-        for (const auto& r : *releases)
-          list.push_back(release_json(r));
-        return Response::json(200, {{"releases", list}});
-      },
-      read);
-
-  router.add_sync(
-      http::Verb::get, "/repo/metadata/{name}",
-      [s](Request& r) {
-        if (auto refusal = require_reader(*s, r)) return *refusal;
-        const std::string name(r.param("name"));
-        if (!metadata_name_ok(name)) {
-          return Response::error(404, "not_found", "no metadata file " + printable(name));
-        }
-        auto response =
-            http::file_response(r, s->repository.metadata_dir() / name, "application/json");
-        response.set("Cache-Control", "no-cache");
-        return response;
-      },
-      {.name = "repository.metadata"});
-  router.add_sync(
-      http::Verb::get, "/repo/blobs/sha256/{hex}",
-      [s](Request& r) {
-        if (auto refusal = require_reader(*s, r)) return *refusal;
-        const std::string hex(r.param("hex"));
-        if (!is_lower_hex(hex, 64)) {
-          return Response::error(400, "bad_blob_name",
-                                 "blobs are named by their SHA-256: 64 lower-case hex characters");
-        }
-        auto response =
-            http::file_response(r, s->repository.blob_dir() / hex, "application/octet-stream");
-        response.set("ETag", "\"" + hex + "\"");
-        response.set("Cache-Control", "public, max-age=31536000, immutable");
-        return response;
-      },
-      {.name = "repository.blob"});
+  add_publishing_routes(router, s);
+  add_reading_routes(router, s);
 }
 
 }  // namespace ef::release_hosting

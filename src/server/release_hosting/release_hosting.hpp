@@ -75,8 +75,8 @@ class Repository {
 
   Status add_root(std::string_view bytes);
 
-  // Checks and stores targets metadata, then signs snapshot and timestamp. already_published
-  // lists release versions the store knows.
+  // Checks and stores targets metadata, then signs snapshot and timestamp. Refused (Errc::refused)
+  // while not_ready_reason() is not empty.
   Result<Published> publish(std::string_view targets_bytes, UtcTime now);
 
   // Re-signs timestamp (and snapshot) when less than half of their lifetime is left.
@@ -86,6 +86,10 @@ class Repository {
   std::filesystem::path blob_dir() const { return repo_ / "blobs" / "sha256"; }
 
  private:
+  // Writes accepted targets metadata, then signs snapshot and timestamp for it.
+  Result<Published> store_targets(std::string_view bytes, std::int64_t version, UtcTime now,
+                                  Published published);
+
   std::filesystem::path repo_;
   std::filesystem::path keys_dir_;
   Settings settings_;

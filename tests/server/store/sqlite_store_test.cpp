@@ -187,5 +187,34 @@ TEST_F(SqliteStoreTest, SchemaIsTheSumOfTheMigrationsAndReopeningAppliesNothingT
   ASSERT_TRUE(store_->add_device(device("cam-01")));
 }
 
+// A row the schema's CHECK would refuse (written by a broken tool with checks off) is reported as
+// malformed, naming the table and row, instead of stopping the server.
+TEST_F(SqliteStoreTest, CorruptRowsAreMalformedErrorsNotCrashes) {
+  ASSERT_TRUE(store_->add_device(device("cam-01")));
+  ASSERT_TRUE(store_->add_operator_token({"tok_1", "ci", Role::admin, "hash1", t(1000), {}}));
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "fleet.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "PRAGMA ignore_check_constraints = ON; "
+                         "UPDATE devices SET status = 'lost' WHERE id = 'cam-01'; "
+                         "UPDATE operator_tokens SET role = 'root' WHERE id = 'tok_1';",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  reopen();
+  auto one = store_->device("cam-01");
+  ASSERT_FALSE(one);
+  EXPECT_EQ(one.error().code, Errc::malformed);
+  EXPECT_NE(one.error().message.find("devices row 'cam-01'"), std::string::npos)
+      << one.error().message;
+  EXPECT_EQ(store_->devices({}).error().code, Errc::malformed);
+  auto token = store_->operator_token_by_hash("hash1");
+  ASSERT_FALSE(token);
+  EXPECT_EQ(token.error().code, Errc::malformed);
+  EXPECT_NE(token.error().message.find("operator_tokens row 'tok_1'"), std::string::npos);
+  EXPECT_EQ(store_->operator_tokens().error().code, Errc::malformed);
+}
+
 }  // namespace
 }  // namespace ef::store

@@ -180,7 +180,9 @@ class SqliteStore : public Store {
       "id, site, cell, location, labels, status, created_at, enrolled_at, revoked_at, last_seen, "
       "cert_serial, cert_not_after, report, report_at";
 
-  static Device read_device(const Statement& s) {
+  // A row the schema allows but the code cannot read (a status or role it does not know) is
+  // reported as malformed, naming the row, rather than trusted.
+  static Result<Device> read_device(const Statement& s) {
     Device d;
     d.id = s.text(0);
     d.site = s.text(1);
@@ -188,7 +190,12 @@ class SqliteStore : public Store {
     d.location = s.text(3);
     d.labels = parse_json_column(s.text(4));
     if (!d.labels.is_object()) d.labels = json::Json::object();
-    d.status = status_from_name(s.text(5)).value();
+    auto status = status_from_name(s.text(5));
+    if (!status) {
+      return make_error(Errc::malformed,
+                        "devices row '" + d.id + "': status: " + status.error().message);
+    }
+    d.status = *status;
     d.created_at = from_seconds(s.integer(6));
     d.enrolled_at = s.opt_time(7);
     d.revoked_at = s.opt_time(8);
@@ -224,7 +231,8 @@ class SqliteStore : public Store {
     for (;;) {
       EF_TRY(bool row, s.step());
       if (!row) break;
-      out.push_back(read_device(s));
+      EF_TRY(auto device, read_device(s));
+      out.push_back(std::move(device));
     }
     return out;
   }
@@ -416,12 +424,13 @@ class SqliteStore : public Store {
     return run(s);
   }
 
-  static OperatorToken read_token(const Statement& s) {
-    return OperatorToken{s.text(0),
-                         s.text(1),
-                         role_from_name(s.text(2)).value(),
-                         s.text(3),
-                         from_seconds(s.integer(4)),
+  static Result<OperatorToken> read_token(const Statement& s) {
+    auto role = role_from_name(s.text(2));
+    if (!role) {
+      return make_error(Errc::malformed,
+                        "operator_tokens row '" + s.text(0) + "': role: " + role.error().message);
+    }
+    return OperatorToken{s.text(0),    s.text(1), *role, s.text(3), from_seconds(s.integer(4)),
                          s.opt_time(5)};
   }
 
@@ -433,7 +442,8 @@ class SqliteStore : public Store {
     EF_CHECK(s.bind({hash}));
     EF_TRY(bool row, s.step());
     if (!row) return std::optional<OperatorToken>();
-    return std::optional<OperatorToken>(read_token(s));
+    EF_TRY(auto token, read_token(s));
+    return std::optional<OperatorToken>(std::move(token));
   }
 
   Result<std::vector<OperatorToken>> operator_tokens() override {
@@ -446,7 +456,8 @@ class SqliteStore : public Store {
     for (;;) {
       EF_TRY(bool row, s.step());
       if (!row) break;
-      out.push_back(read_token(s));
+      EF_TRY(auto token, read_token(s));
+      out.push_back(std::move(token));
     }
     return out;
   }
