@@ -11,6 +11,7 @@
 #include "core/common/fs.hpp"
 #include "core/crypto/hash.hpp"
 #include "device/blob_download/blob_download.hpp"
+#include "temp_dir_test.hpp"
 #include "test_http_server.hpp"
 
 namespace ef {
@@ -19,22 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class Dir : public ::testing::Test {
- public:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ef-blob-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  void write(const std::string& rel, const std::string& content) {
-    fs::create_directories((dir_ / rel).parent_path());
-    std::ofstream(dir_ / rel, std::ios::binary) << content;
-  }
-  fs::path dir_;
-};
+using Dir = testing::TempDirTest;
 
 // Blob downloads against a server that misbehaves.
 class BlobDownload : public Dir {

@@ -9,6 +9,7 @@
 
 #include "core/common/fs.hpp"
 #include "device/update_journal/journal.hpp"
+#include "temp_dir_test.hpp"
 
 namespace ef {
 namespace {
@@ -16,22 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class Dir : public ::testing::Test {
- public:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ef-journal-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  void write(const std::string& rel, const std::string& content) {
-    fs::create_directories((dir_ / rel).parent_path());
-    std::ofstream(dir_ / rel, std::ios::binary) << content;
-  }
-  fs::path dir_;
-};
+using Dir = testing::TempDirTest;
 
 using Journal = Dir;
 
