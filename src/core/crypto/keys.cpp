@@ -13,6 +13,7 @@
 
 #include "core/common/hex.hpp"
 #include "core/crypto/hash.hpp"
+#include "core/crypto/openssl_errors.hpp"
 
 namespace ef::crypto {
 
@@ -22,22 +23,13 @@ std::shared_ptr<EVP_PKEY> wrap(EVP_PKEY* key) {
   return {key, EVP_PKEY_free};
 }
 
-std::string openssl_error() {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "unknown OpenSSL error";
-  char buf[256];
-  ERR_error_string_n(code, buf, sizeof buf);
-  return buf;
-}
-
 Result<std::shared_ptr<EVP_PKEY>> read_pem_public(std::string_view pem) {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(
       BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
   EVP_PKEY* key = PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
   if (key == nullptr) {
     return make_error(Errc::crypto,
-                      "public key is not a PEM SubjectPublicKeyInfo: " + openssl_error());
+                      "public key is not a PEM SubjectPublicKeyInfo: " + openssl_errors());
   }
   return wrap(key);
 }
@@ -45,7 +37,7 @@ Result<std::shared_ptr<EVP_PKEY>> read_pem_public(std::string_view pem) {
 Result<std::string> spki_fingerprint(EVP_PKEY* key) {
   unsigned char* der = nullptr;
   const int len = i2d_PUBKEY(key, &der);
-  if (len <= 0) return make_error(Errc::crypto, "cannot encode public key: " + openssl_error());
+  if (len <= 0) return make_error(Errc::crypto, "cannot encode public key: " + openssl_errors());
   std::string digest =
       sha256_hex(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(len)));
   OPENSSL_free(der);
@@ -79,7 +71,7 @@ Result<PublicKey> PublicKey::from_tuf(std::string_view keytype, std::string_view
     EVP_PKEY* key = EVP_PKEY_new_raw_public_key(
         EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
     if (key == nullptr)
-      return make_error(Errc::crypto, "invalid ed25519 public key: " + openssl_error());
+      return make_error(Errc::crypto, "invalid ed25519 public key: " + openssl_errors());
     out.key_ = wrap(key);
     out.scheme_ = Scheme::ed25519;
   } else if ((keytype == "ecdsa" || keytype == "ecdsa-sha2-nistp256") &&
@@ -145,7 +137,7 @@ bool PublicKey::verify(std::string_view message, std::string_view signature) con
 Result<PrivateKey> PrivateKey::generate_ed25519() {
   EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
   if (key == nullptr)
-    return make_error(Errc::crypto, "cannot generate an ed25519 key: " + openssl_error());
+    return make_error(Errc::crypto, "cannot generate an ed25519 key: " + openssl_errors());
   PrivateKey out;
   out.key_ = wrap(key);
   return out;
@@ -155,7 +147,7 @@ Result<PrivateKey> PrivateKey::from_pem(std::string_view pem) {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(
       BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
   EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
-  if (key == nullptr) return make_error(Errc::crypto, "not a PEM private key: " + openssl_error());
+  if (key == nullptr) return make_error(Errc::crypto, "not a PEM private key: " + openssl_errors());
   PrivateKey out;
   out.key_ = wrap(key);
   if (EVP_PKEY_get_base_id(key) != EVP_PKEY_ED25519) {

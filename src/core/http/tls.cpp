@@ -3,20 +3,11 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "core/crypto/openssl_errors.hpp"
+
 namespace ef::http {
 
 namespace {
-
-std::string openssl_errors() {
-  std::string out;
-  while (const unsigned long code = ERR_get_error()) {
-    char text[256];
-    ERR_error_string_n(code, text, sizeof text);
-    if (!out.empty()) out += "; ";
-    out += text;
-  }
-  return out.empty() ? "unknown OpenSSL error" : out;
-}
 
 // Accepts any client certificate during the handshake; the result stays available through
 // SSL_get_verify_result for the handler to judge (see tls.hpp).
@@ -30,7 +21,7 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsSettings& settin
   ERR_clear_error();
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr)
-    return make_error(Errc::crypto, "cannot create a TLS context: " + openssl_errors());
+    return make_error(Errc::crypto, "cannot create a TLS context: " + crypto::openssl_errors());
   std::shared_ptr<TlsContext> out(new TlsContext(ctx));
 
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -45,11 +36,12 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsSettings& settin
   if (SSL_CTX_use_certificate_chain_file(ctx, settings.certificate_chain.c_str()) != 1) {
     return make_error(Errc::crypto, "cannot load the TLS certificate chain " +
                                         settings.certificate_chain.string() + ": " +
-                                        openssl_errors());
+                                        crypto::openssl_errors());
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, settings.private_key.c_str(), SSL_FILETYPE_PEM) != 1) {
     return make_error(Errc::crypto, "cannot load the TLS private key " +
-                                        settings.private_key.string() + ": " + openssl_errors());
+                                        settings.private_key.string() + ": " +
+                                        crypto::openssl_errors());
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
     return make_error(Errc::crypto, "the TLS private key " + settings.private_key.string() +
@@ -59,8 +51,8 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsSettings& settin
   if (settings.client_ca) {
     const auto& ca = *settings.client_ca;
     if (SSL_CTX_load_verify_locations(ctx, ca.c_str(), nullptr) != 1) {
-      return make_error(Errc::crypto,
-                        "cannot load the client CA " + ca.string() + ": " + openssl_errors());
+      return make_error(Errc::crypto, "cannot load the client CA " + ca.string() + ": " +
+                                          crypto::openssl_errors());
     }
     STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(ca.c_str());
     if (names == nullptr) {

@@ -11,6 +11,7 @@
 #include <ctime>
 
 #include "core/common/hex.hpp"
+#include "core/crypto/openssl_errors.hpp"
 #include "core/http/transport.hpp"
 
 namespace ef::http::detail {
@@ -19,15 +20,6 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace {
-
-std::string openssl_error_text() {
-  const unsigned long code = ERR_get_error();
-  if (code == 0) return "connection closed during TLS";
-  char text[256];
-  ERR_error_string_n(code, text, sizeof text);
-  ERR_clear_error();
-  return text;
-}
 
 std::chrono::system_clock::time_point to_time_point(const ASN1_TIME* time) {
   struct tm parts {};
@@ -86,7 +78,9 @@ class TlsTransport : public Transport {
     if (ec) co_return make_error(Errc::network, "cannot make the socket non-blocking");
     ssl_ = SSL_new(context_->native());
     if (ssl_ == nullptr || SSL_set_fd(ssl_, socket_.native_handle()) != 1) {
-      co_return make_error(Errc::crypto, "cannot set up TLS: " + openssl_error_text());
+      co_return make_error(
+          Errc::crypto,
+          "cannot set up TLS: " + crypto::openssl_errors("connection closed during TLS"));
     }
     SSL_set_accept_state(ssl_);
     auto done =
@@ -166,7 +160,9 @@ class TlsTransport : public Transport {
                  (error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0)) {
         co_return make_error(Errc::closed, std::string(what) + ": peer closed the connection");
       } else {
-        co_return make_error(Errc::network, std::string(what) + " failed: " + openssl_error_text());
+        co_return make_error(Errc::network,
+                             std::string(what) + " failed: " +
+                                 crypto::openssl_errors("connection closed during TLS"));
       }
       if (ec) co_return asio_error(what, ec);
     }

@@ -16,6 +16,7 @@
 #include "core/common/fs.hpp"
 #include "core/common/hex.hpp"
 #include "core/common/path.hpp"
+#include "core/crypto/openssl_errors.hpp"
 
 namespace ef::pki {
 
@@ -34,19 +35,8 @@ using ReqPtr = std::unique_ptr<X509_REQ, Deleter<X509_REQ, X509_REQ_free>>;
 using ExtPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION, X509_EXTENSION_free>>;
 using BnPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
 
-std::string openssl_errors() {
-  std::string out;
-  while (const unsigned long code = ERR_get_error()) {
-    char text[256];
-    ERR_error_string_n(code, text, sizeof text);
-    if (!out.empty()) out += "; ";
-    out += text;
-  }
-  return out.empty() ? "unknown OpenSSL error" : out;
-}
-
 Error crypto_error(std::string_view what) {
-  return make_error(Errc::crypto, std::string(what) + ": " + openssl_errors());
+  return make_error(Errc::crypto, std::string(what) + ": " + crypto::openssl_errors());
 }
 
 BioPtr memory_bio(std::string_view data) {
