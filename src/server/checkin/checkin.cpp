@@ -97,6 +97,8 @@ Status copy_object(const json::Json& body, json::Json& out, const char* key, Fil
 }  // namespace
 
 Result<json::Json> normalize_report(const json::Json& body) {
+  if (!body.is_object())
+    return make_error(Errc::invalid_argument, "a report must be a JSON object");
   json::Json out = json::Json::object();
   EF_CHECK(copy_string(body, out, "installed_release", 64, true));
   EF_CHECK(copy_string(body, out, "trial_release", 64, true));
