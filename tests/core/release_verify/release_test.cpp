@@ -11,8 +11,8 @@
 #include "core/common/path.hpp"
 #include "core/crypto/hash.hpp"
 #include "core/release_signing/keyring.hpp"
-#include "core/release_verify/materialize.hpp"
 #include "core/release_signing/repository.hpp"
+#include "core/release_verify/materialize.hpp"
 #include "core/release_verify/verify.hpp"
 #include "core/trust/trusted_set.hpp"
 
@@ -332,17 +332,6 @@ TEST_F(ReleaseTest, RefusesARootRotationSignedOnlyByTheNewKey) {
   fs::remove(repo() / "metadata/2.root.json");
   ASSERT_TRUE(build("1.1.0"));
   expect_refused(verify("1.1.0"), Errc::bad_signature, "new root (by the trusted root's keys)");
-}
-
-TEST_F(ReleaseTest, KeysInitRefusesToOverwriteAndRotationKeepsRetiredKeys) {
-  EXPECT_EQ(init_keys(keys(), {}, now()).error().code, Errc::exists);
-  auto v = rotate_keys(keys(), RotateOptions{.role = "timestamp", .new_keys = 2}, now());
-  ASSERT_TRUE(v);
-  EXPECT_EQ(*v, 2);
-  EXPECT_TRUE(fs::exists(keys() / "retired/timestamp-1.key.until-root-1"));
-  EXPECT_EQ(load_keyring(keys())->of("timestamp").size(), 2u);
-  EXPECT_EQ(fs::status(keys() / "timestamp-2.key").permissions() & fs::perms::all,
-            fs::perms::owner_read | fs::perms::owner_write);
 }
 
 TEST_F(ReleaseTest, InstallFolderMustBeNewOrEmpty) {
