@@ -15,9 +15,8 @@ class TempDirTest : public ::testing::Test {
  public:  // public so that helpers outside the test body (lambdas) may use them
   void SetUp() override {
     const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("ef-" + std::to_string(::getpid()) + "-" + test->test_suite_name() + "-" +
-            test->name());
+    dir_ = std::filesystem::temp_directory_path() / ("ef-" + std::to_string(::getpid()) + "-" +
+                                                     test->test_suite_name() + "-" + test->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
   }

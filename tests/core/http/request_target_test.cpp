@@ -24,20 +24,20 @@ TEST(RequestTarget, PlusIsASpaceOnlyInTheQuery) {
 
 TEST(RequestTarget, RefusesHostileTargets) {
   for (const char* hostile : {
-           "",                     // empty
-           "api/v1",               // not origin-form
-           "http://host/api",      // absolute-form is not served
-           "/a/%2e%2e/b",          // encoded dot-dot
-           "/a/../b",              // dot-dot
-           "/a/./b",               // dot segment
-           "/a/..",                // trailing dot-dot
-           "/files/a%2fb",         // encoded slash smuggled into a name
-           "/a%00b",               // NUL in the path
-           "/a?x=%00",             // NUL in the query
-           "/a%",                  // truncated escape
-           "/a%4",                 // truncated escape
-           "/a%zz",                // not hex
-           "/a?%=1",               // bad escape in a key
+           "",                 // empty
+           "api/v1",           // not origin-form
+           "http://host/api",  // absolute-form is not served
+           "/a/%2e%2e/b",      // encoded dot-dot
+           "/a/../b",          // dot-dot
+           "/a/./b",           // dot segment
+           "/a/..",            // trailing dot-dot
+           "/files/a%2fb",     // encoded slash smuggled into a name
+           "/a%00b",           // NUL in the path
+           "/a?x=%00",         // NUL in the query
+           "/a%",              // truncated escape
+           "/a%4",             // truncated escape
+           "/a%zz",            // not hex
+           "/a?%=1",           // bad escape in a key
        }) {
     Request request;
     EXPECT_NE(parse_target(hostile, request), std::nullopt) << "accepted: " << hostile;
