@@ -17,6 +17,7 @@ void on_signal(int) {
 }
 }  // namespace
 
+// Long because: the flags read best as one list, in the order --help prints them.
 int main(int argc, char** argv) {
   ef::agent::AgentConfig config;
   config.bootstrap_dir = "/boot/edgefleet-bootstrap";
@@ -42,6 +43,13 @@ int main(int argc, char** argv) {
   app.add_option("--low-speed-window", low_speed_window, "seconds the download rate may stay low")
       ->capture_default_str();
   app.add_flag("--once", config.once, "one check-in round, then exit");
+  long telemetry_ms = config.telemetry_interval.count();
+  app.add_option("--telemetry-interval-ms", telemetry_ms,
+                 "milliseconds between telemetry rounds (collect, spool, send)")
+      ->capture_default_str()
+      ->check(CLI::Range(100L, 3'600'000L));
+  bool no_telemetry = false;
+  app.add_flag("--no-telemetry", no_telemetry, "collect and send no telemetry");
   app.set_version_flag("--version", ef::agent::kAgentVersion);
   try {
     app.parse(argc, argv);
@@ -55,6 +63,8 @@ int main(int argc, char** argv) {
   if (!config.control_socket.empty())
     config.control_socket = std::filesystem::absolute(config.control_socket);
   config.checkin_wait = std::chrono::seconds(wait_seconds);
+  config.telemetry = !no_telemetry;
+  config.telemetry_interval = std::chrono::milliseconds(telemetry_ms);
   config.download_limits.min_bytes_per_second = min_rate;
   config.download_limits.low_speed_window = std::chrono::seconds(low_speed_window);
   // Crash tests only (docs/agent.md): without EDGEFLEET_FAIL_POINT no fail point can fire.

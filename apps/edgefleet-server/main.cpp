@@ -19,6 +19,7 @@ int init_repository(const std::string& data, const std::string& keys) {
 
 }  // namespace
 
+// Long because: the flags read best as one list, in the order --help prints them.
 int main(int argc, char** argv) {
   CLI::App app{
       "edgefleet-server: the edgefleet control plane (enrollment, check-in, releases, inventory)",
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   ef::control_plane::ServeOptions options;
   std::string data_dir, tls_cert, tls_key, port_file;
   long max_wait = 60;
+  long ooo_window_hours = 72;
   app.add_option("--data", data_dir, "data folder (created on first start)");
   app.require_subcommand(0, 1);
   auto* init = app.add_subcommand(
@@ -55,6 +57,14 @@ int main(int argc, char** argv) {
   app.add_option("--max-wait", max_wait, "longest check-in long-poll, seconds")
       ->capture_default_str()
       ->check(CLI::Range(1, 600));
+  app.add_option("--prometheus-url", options.prometheus_url,
+                 "relay device telemetry to this Prometheus remote-write receiver "
+                 "(http://HOST:PORT/api/v1/write)");
+  app.add_option("--prometheus-ooo-window-hours", ooo_window_hours,
+                 "Prometheus' storage.tsdb.out_of_order_time_window, in hours: older samples are "
+                 "dropped (counted), not sent")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 24 * 30));
   app.add_option("--port-file", port_file, "write the bound HTTPS port here (for --listen HOST:0)");
   CLI11_PARSE(app, argc, argv);
   if (init->parsed()) return init_repository(init_data, init_keys);
@@ -64,6 +74,7 @@ int main(int argc, char** argv) {
   options.tls_private_key = tls_key;
   options.port_file = port_file;
   options.max_wait = std::chrono::seconds(max_wait);
+  options.prometheus_out_of_order_window = std::chrono::hours(ooo_window_hours);
   if (auto served = ef::control_plane::serve(options); !served) {
     std::cerr << "edgefleet-server: " << served.error().message << "\n";
     return served.error().code == ef::Errc::invalid_argument ? 2 : 1;  // 2: a usage error

@@ -93,11 +93,13 @@ Fleet::~Fleet() {
 
 void Fleet::start_server(const std::vector<std::string>& extra_args) {
   fs::remove(dir_ / "port");
-  std::vector<std::string> argv = {
-      kServer,       "--data",      (dir_ / "server").string(), "--listen",
-      "127.0.0.1:0", "--port-file", (dir_ / "port").string()};
-  if (std::find(extra_args.begin(), extra_args.end(), "--max-wait") == extra_args.end())
-    argv.insert(argv.end(), {"--max-wait", "30"});
+  std::vector<std::string> argv = {kServer, "--data", (dir_ / "server").string(), "--port-file",
+                                   (dir_ / "port").string()};
+  auto given = [&](const char* flag) {
+    return std::find(extra_args.begin(), extra_args.end(), flag) != extra_args.end();
+  };
+  if (!given("--listen")) argv.insert(argv.end(), {"--listen", "127.0.0.1:0"});
+  if (!given("--max-wait")) argv.insert(argv.end(), {"--max-wait", "30"});
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   server_ = spawn({argv, {}, dir_ / "server.log"});
   for (int i = 0; i < 400 && !fs::exists(dir_ / "port"); ++i)
@@ -129,7 +131,7 @@ CommandResult Fleet::cli(const std::string& args) const {
 json::Json Fleet::api_get(const std::string& path) const {
   auto r = run_command("curl -sS --cacert " + ca_ + " -H 'Authorization: Bearer " + admin_ + "' " +
                        url_ + path);
-  auto j = json::parse_strict(r.out);
+  auto j = json::parse_strict(r.out, {.allow_floats = true});
   return j ? *j : json::Json();
 }
 

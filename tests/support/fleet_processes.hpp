@@ -33,7 +33,8 @@ class Fleet {
   explicit Fleet(std::filesystem::path dir);
   ~Fleet();
 
-  // extra_args go after the defaults; "--max-wait" there replaces the default of 30 s.
+  // extra_args go after the defaults; "--max-wait" there replaces the default of 30 s, and
+  // "--listen" the default of 127.0.0.1:0 (a restart on the same port).
   void start_server(const std::vector<std::string>& extra_args = {});
   void stop_server();
 

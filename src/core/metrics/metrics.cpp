@@ -183,6 +183,7 @@ struct Registry::Family {
     std::unique_ptr<Histogram> histogram;
     std::unique_ptr<Summary> summary;
     std::function<double()> read;
+    std::function<GaugeReadings()> read_all;
   };
   std::deque<Child> children;
 
@@ -341,6 +342,32 @@ Status Registry::gauge_fn(std::string_view name, std::string_view help, const La
   return {};
 }
 
+Status Registry::gauges_fn(std::string_view name, std::string_view help,
+                           const std::vector<std::string>& label_names,
+                           std::function<GaugeReadings()> read) {
+  Labels shape;
+  for (const auto& n : label_names)
+    shape.emplace_back(n, "");
+  std::lock_guard lock(mutex_);
+  EF_TRY(Family * family, family(name, help, kGaugeFn, shape, nullptr));
+  if (!family->children.empty()) {
+    return make_error(Errc::exists, "metric " + std::string(name) + ": already registered");
+  }
+  family->children.emplace_back().read_all = std::move(read);
+  return {};
+}
+
+namespace {
+
+bool same_label_names(const Labels& labels, const std::vector<std::string>& names) {
+  if (labels.size() != names.size()) return false;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (labels[i].first != names[i]) return false;
+  return true;
+}
+
+}  // namespace
+
 std::string Registry::expose() const {
   std::lock_guard lock(mutex_);
   std::string out;
@@ -364,6 +391,10 @@ std::string Registry::expose() const {
         append_sample(out, name, "", child.labels, child.gauge->value());
       } else if (child.read) {
         append_sample(out, name, "", child.labels, child.read());
+      } else if (child.read_all) {
+        for (const auto& [labels, value] : child.read_all())
+          if (same_label_names(labels, family->label_names))
+            append_sample(out, name, "", labels, value);
       } else if (child.histogram) {
         const auto snap = child.histogram->snapshot();
         for (std::size_t i = 0; i < snap.upper_bounds.size(); ++i) {

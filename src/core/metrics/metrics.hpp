@@ -120,6 +120,14 @@ class Registry {
   Status gauge_fn(std::string_view name, std::string_view help, const Labels& labels,
                   std::function<double()> read);
 
+  // A gauge family whose series are all read at exposition time, for sets that change while the
+  // program runs (one series per device). read returns (labels, value) pairs; a pair whose label
+  // names differ from label_names (in that order) is left out. Same rules as gauge_fn for read.
+  using GaugeReadings = std::vector<std::pair<Labels, double>>;
+  Status gauges_fn(std::string_view name, std::string_view help,
+                   const std::vector<std::string>& label_names,
+                   std::function<GaugeReadings()> read);
+
   // The text exposition format, families in registration order, children in creation order.
   std::string expose() const;
 

@@ -33,12 +33,17 @@ Agent::Agent(AgentConfig config, const std::atomic<bool>& stop)
       backoff_({.initial = std::chrono::seconds(1), .max = config_.max_backoff, .jitter = true}),
       paths_{config_.data_dir / "identity"} {}
 
+Agent::~Agent() {
+  stop_telemetry();
+}
+
 Status Agent::run() {
   EF_CHECK(make_dirs(config_.data_dir, 0700));
   EF_CHECK(load_trust_root());
   EF_CHECK(load_or_enrol());
   if (stop_) return {};
   EF_CHECK(start_engine());
+  start_telemetry();
   sd_notify(0, "READY=1");
   while (!stop_) {
     watchdog_.alive();
@@ -48,7 +53,27 @@ Status Agent::run() {
     if (*round == Round::done) break;
   }
   sd_notify(0, "STOPPING=1");
+  stop_telemetry();
   return {};
+}
+
+// Telemetry runs beside the main loop on its own thread and connections (telemetry_loop.hpp).
+void Agent::start_telemetry() {
+  if (!config_.telemetry || config_.once) return;
+  TelemetryConfig t;
+  t.interval = config_.telemetry_interval;
+  t.data_dir = config_.data_dir;
+  t.control_socket = config_.control_socket.empty() ? config_.data_dir / "run" / "runtime.sock"
+                                                    : config_.control_socket;
+  t.device_id = identity_->device_id;
+  t.endpoint = credentials::endpoint(paths_, identity_->server_url, true);
+  telemetry_thread_ =
+      std::thread([this, t] { run_telemetry(t, update_counts_, server_back_, telemetry_stop_); });
+}
+
+void Agent::stop_telemetry() {
+  telemetry_stop_ = true;
+  if (telemetry_thread_.joinable()) telemetry_thread_.join();
 }
 
 // The trust root baked into the image must parse before anything else: without it no release can
@@ -135,6 +160,7 @@ Result<Agent::Round> Agent::check_in() {
     report_now_ = true;
     return Round::again;
   }
+  if (backoff_.failures() > 0) ++server_back_;
   backoff_.reset();
   report_now_ = false;
   if (!result->etag.empty()) etag_ = result->etag;
@@ -157,8 +183,13 @@ void Agent::apply_desired() {
   log("updating to " + desired_->release);
   if (auto st = engine_->apply(*desired_); !st) {
     log(st.error().message);
+    if (st.error().code == Errc::rolled_back)
+      ++update_counts_.rolled_back;
+    else if (!transient(st.error()))
+      ++update_counts_.failed;
     if (transient(st.error())) sleep_with_backoff();
   } else {
+    ++update_counts_.committed;
     log("release " + desired_->release + " committed");
   }
   report_now_ = true;  // tell the server at once how it went

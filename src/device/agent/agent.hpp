@@ -14,9 +14,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "core/common/backoff.hpp"
 #include "core/common/result.hpp"
+#include "device/agent/telemetry_loop.hpp"
 #include "device/agent/update_engine.hpp"
 #include "device/agent/watchdog.hpp"
 #include "device/blob_download/blob_download.hpp"
@@ -37,11 +39,14 @@ struct AgentConfig {
   std::chrono::seconds max_backoff{60};
   blob_download::Limits download_limits;
   bool once = false;  // one check-in (and update) and exit: for scripts and tests
+  bool telemetry = true;
+  std::chrono::milliseconds telemetry_interval{15'000};
 };
 
 class Agent {
  public:
   Agent(AgentConfig config, const std::atomic<bool>& stop);
+  ~Agent();
 
   // Runs until `stop` becomes true (SIGTERM) or, with `once`, after one round. Fails fast only
   // on what retrying cannot fix: a broken bootstrap folder or trust root, a refused enrolment
@@ -54,6 +59,8 @@ class Agent {
   Status load_trust_root();
   Status load_or_enrol();
   Status start_engine();
+  void start_telemetry();
+  void stop_telemetry();
   void renew_if_due();
   Result<Round> check_in();
   void apply_desired();
@@ -77,6 +84,10 @@ class Agent {
   bool report_now_ = true;  // the next check-in answers at once instead of long-polling
   std::string last_phase_;
   std::chrono::steady_clock::time_point last_progress_report_{};
+  telemetry_pipeline::UpdateCounts update_counts_;
+  std::atomic<bool> telemetry_stop_{false};
+  std::atomic<std::uint64_t> server_back_{0};  // check-ins that succeeded after a failure
+  std::thread telemetry_thread_;
 };
 
 // Agent(config, stop).run(): what main() calls.

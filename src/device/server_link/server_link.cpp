@@ -1,6 +1,7 @@
 #include "device/server_link/server_link.hpp"
 
 #include "core/common/path.hpp"
+#include "core/telemetry/batch_codec.hpp"
 
 namespace ef::server_link {
 
@@ -80,6 +81,19 @@ Result<Certificate> Client::enroll(const std::string& device_id, const std::stri
          post_json("/api/v1/enroll",
                    Json{{"device_id", device_id}, {"token", token}, {"csr", csr_pem}}, o, nullptr));
   return parse_certificate(body);
+}
+
+Result<long> Client::send_telemetry(const std::string& device_id, std::string_view batch) {
+  auto o = options();
+  o.max_body_bytes = 64 * 1024;
+  o.total_timeout = std::chrono::seconds(60);
+  auto response =
+      http_.request("POST", endpoint_.server_url + "/api/v1/devices/" + device_id + "/telemetry",
+                    batch, telemetry::kBatchContentType, o);
+  last_status_ = 0;
+  if (!response) return std::move(response).error();
+  last_status_ = response->status;
+  return response->status;
 }
 
 Result<Certificate> Client::renew(const std::string& device_id, const std::string& csr_pem) {

@@ -53,6 +53,11 @@ class Client {
   Result<CheckinResult> checkin(const std::string& device_id, const json::Json& state,
                                 const std::string& etag, std::chrono::seconds wait);
 
+  // POST /api/v1/devices/{id}/telemetry with one encoded batch (core/telemetry/batch_codec.hpp).
+  // Returns the HTTP status (see docs/openapi.yaml: 200 taken, 400/413/415 refused for good,
+  // 409/503 keep it and retry); a transport failure is an error.
+  Result<long> send_telemetry(const std::string& device_id, std::string_view batch);
+
   void set_endpoint(Endpoint endpoint) { endpoint_ = std::move(endpoint); }
   // HTTP status of the last call (0 for transport errors). A call the server refused outright
   // (401/403/404: revoked, unknown, wrong certificate; retrying will not help) fails with

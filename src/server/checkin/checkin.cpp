@@ -180,6 +180,15 @@ std::optional<std::chrono::seconds> wait_param(const Request& r, std::chrono::se
   return std::min(std::chrono::seconds(value), max_wait);
 }
 
+// What a report says the device runs (the installed release and the model scoring frames).
+store::RunningVersion running_of(const json::Json& report, UtcTime now) {
+  auto text = [&](const char* key) {
+    const auto it = report.find(key);
+    return it != report.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  return {text("installed_release"), text("model_version"), now};
+}
+
 // Merges the reported fields into the device's last report and stores it when it changed (most
 // check-ins change nothing and cost no write), and notes the device as seen.
 Status record_report(Services& s, const store::Device& device, json::Json report) {
@@ -187,7 +196,12 @@ Status record_report(Services& s, const store::Device& device, json::Json report
   json::Json merged = device.report.is_object() ? device.report : json::Json::object();
   for (auto& [key, value] : report.items())
     merged[key] = std::move(value);
-  if (merged != device.report) EF_CHECK(s.store.save_report(device.id, merged, now));
+  if (merged != device.report) {
+    EF_CHECK(s.store.in_transaction([&]() -> Status {
+      EF_CHECK(s.store.save_report(device.id, merged, now));
+      return s.store.record_running(device.id, running_of(merged, now));
+    }));
+  }
   s.presence.seen(device.id, now);
   return {};
 }

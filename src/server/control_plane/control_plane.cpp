@@ -12,6 +12,7 @@
 #include "server/desired_state/desired_state.hpp"
 #include "server/inventory/inventory.hpp"
 #include "server/operator_auth/operator_auth.hpp"
+#include "server/prometheus_relay/relay.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
 
 namespace ef::control_plane {
@@ -85,6 +86,7 @@ struct ControlPlane::Impl {
   metrics::Registry metrics;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<http::Server> metrics_server;
+  std::unique_ptr<prometheus_relay::Relay> relay;
   std::optional<std::string> admin_token;
   desired_state::RepositoryUrls urls;  // set once the TLS port is known
   release_hosting::Repository repository;
@@ -102,6 +104,8 @@ struct ControlPlane::Impl {
   Status open();
   Status listen();
   Status register_gauges();
+  Status start_relay();
+  metrics::Registry::GaugeReadings devices_online();
   http::Router api_routes();
   Status listen_tls(http::Router router);
   Status listen_metrics();
@@ -217,9 +221,40 @@ Status ControlPlane::Impl::register_gauges() {
   EF_CHECK(metrics.gauge_fn("edgefleet_server_long_polls_waiting",
                             "Check-ins held open waiting for a change", {},
                             [this] { return static_cast<double>(hub.waiting()); }));
+  EF_CHECK(metrics.gauges_fn("edgefleet_server_device_online",
+                             "1 while the device is heard from within the online window, else 0 "
+                             "(revoked devices are left out).",
+                             {"cell", "device", "site"}, [this] { return devices_online(); }));
   return metrics.gauge_fn("edgefleet_server_connections", "Open client connections", {}, [this] {
     return static_cast<double>(server ? server->connection_count() : 0);
   });
+}
+
+// Read at every scrape: one series per enrolled device, for the device-offline alert.
+metrics::Registry::GaugeReadings ControlPlane::Impl::devices_online() {
+  metrics::Registry::GaugeReadings out;
+  auto devices = store->devices({.status = store::DeviceStatus::active});
+  if (!devices) return out;
+  const auto since = utc_now() - config.registry.online_window;
+  for (const auto& d : *devices) {
+    const auto seen = presence.last_seen(d);
+    out.push_back({{{"cell", d.cell}, {"device", d.id}, {"site", d.site}},
+                   seen && *seen >= since ? 1.0 : 0.0});
+  }
+  return out;
+}
+
+Status ControlPlane::Impl::start_relay() {
+  if (config.prometheus_remote_write_url.empty()) return {};
+  EF_TRY(relay, prometheus_relay::Relay::start(
+                    {.queue_dir = config.data_dir / "telemetry-relay",
+                     .remote_write_url = config.prometheus_remote_write_url,
+                     .out_of_order_window = config.prometheus_out_of_order_window},
+                    metrics));
+  // Prometheus refuses what is older than its window: so does the endpoint, by the same margin.
+  config.telemetry.limits.max_age =
+      config.prometheus_out_of_order_window - std::chrono::minutes(10);
+  return {};
 }
 
 http::Router ControlPlane::Impl::api_routes() {
@@ -240,6 +275,9 @@ http::Router ControlPlane::Impl::api_routes() {
   inventory::add_routes(router, *store, presence, config.registry,
                         auth->guard(store::Role::read_only));
   release_hosting::add_routes(router, {*store, repository, *auth, *log, config.repository});
+  telemetry_ingest::Sink sink;
+  if (relay) sink = [this](const std::vector<telemetry::Series>& s) { return relay->enqueue(s); };
+  (void)telemetry_ingest::add_routes(router, {*store, metrics, std::move(sink), config.telemetry});
   return router;
 }
 
@@ -280,6 +318,7 @@ Status ControlPlane::Impl::listen_metrics() {
 
 Status ControlPlane::Impl::listen() {
   EF_CHECK(register_gauges());
+  EF_CHECK(start_relay());
   EF_CHECK(listen_tls(api_routes()));
   EF_CHECK(listen_metrics());
   schedule_flush();
@@ -346,6 +385,7 @@ void ControlPlane::stop() {
   impl_->hub.notify_all();
   if (impl_->server) impl_->server->stop();
   if (impl_->metrics_server) impl_->metrics_server->stop();
+  if (impl_->relay) impl_->relay->stop();
   (void)impl_->presence.flush(*impl_->store);
 }
 

@@ -8,6 +8,7 @@
 //   DIR/repository/              the release repository (TUF metadata and blobs)
 //   DIR/repository-keys/         the online snapshot and timestamp keys (init_repository_folder)
 //   DIR/uploads/                 bodies of uploads in progress
+//   DIR/telemetry-relay/         device telemetry not yet taken by Prometheus (bounded queue)
 // The first start also creates an admin token, returned once by initial_admin_token().
 //
 // Listeners: the API over TLS (mTLS for devices, bearer tokens for operators) and, optionally, a
@@ -27,6 +28,7 @@
 #include "server/device_registry/device_registry.hpp"
 #include "server/enrollment/enrollment.hpp"
 #include "server/release_hosting/release_hosting.hpp"
+#include "server/telemetry_ingest/ingest.hpp"
 
 namespace ef::control_plane {
 
@@ -50,6 +52,12 @@ struct Config {
   checkin::Settings checkin;
   device_registry::Settings registry;
   release_hosting::Settings repository;
+  // Where device telemetry goes: Prometheus' remote-write receiver, http://host:port/api/v1/write.
+  // Empty: the telemetry endpoint answers 503 and devices keep their telemetry spooled.
+  std::string prometheus_remote_write_url;
+  // Prometheus' storage.tsdb.out_of_order_time_window: older samples are dropped, not sent.
+  std::chrono::seconds prometheus_out_of_order_window{std::chrono::hours(72)};
+  telemetry_ingest::Settings telemetry;
   std::chrono::seconds repository_refresh_interval{
       std::chrono::hours(1)};  // timestamp freshness checks
 };

@@ -72,6 +72,8 @@ Result<Config> config_from(const ServeOptions& options) {
   config.public_url = options.public_url;
   config.enrollment.certificate_validity = std::chrono::hours(24 * options.device_certificate_days);
   config.checkin.max_wait = options.max_wait;
+  config.prometheus_remote_write_url = options.prometheus_url;
+  config.prometheus_out_of_order_window = options.prometheus_out_of_order_window;
   config.registry.online_window = 2 * options.max_wait + std::chrono::seconds(30);
   config.limits.idle_timeout =
       std::max(config.limits.idle_timeout,

@@ -25,6 +25,8 @@ struct ServeOptions {
   int device_certificate_days = 14;
   std::chrono::seconds max_wait{60};
   std::filesystem::path port_file;  // written with the bound HTTPS port when not empty
+  std::string prometheus_url;       // remote-write receiver; empty: telemetry is refused (503)
+  std::chrono::hours prometheus_out_of_order_window{72};
 };
 
 // The Config the options stand for; an unusable option is invalid_argument, naming the flag.

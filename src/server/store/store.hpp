@@ -86,6 +86,15 @@ struct ReleaseRecord {
   std::string published_by;
 };
 
+// What a device ran from a moment on (from its check-in reports): the server stamps the device's
+// telemetry with the release and model version in effect at each sample's time.
+struct RunningVersion {
+  std::string release;        // "" before the first release
+  std::string model_version;  // "" while no model runs
+  UtcTime since{};
+  friend bool operator==(const RunningVersion&, const RunningVersion&) = default;
+};
+
 enum class Role { read_only, operator_, admin };
 std::string_view role_name(Role role);
 Result<Role> role_from_name(std::string_view name);
@@ -137,6 +146,16 @@ class Store {
   virtual Status set_assignment(const Assignment& assignment) = 0;
   virtual Status clear_assignment(std::string_view device_id) = 0;
   virtual Result<std::optional<Assignment>> assignment(std::string_view device_id) = 0;
+
+  // Appends `running` to the device's history unless it equals the newest entry's versions.
+  virtual Status record_running(std::string_view device_id, const RunningVersion& running) = 0;
+  // The device's newest `limit` history entries, oldest first.
+  virtual Result<std::vector<RunningVersion>> running_history(std::string_view device_id,
+                                                              std::size_t limit) = 0;
+  // The highest telemetry collection round the server took from the device (0: none yet), so a
+  // replayed batch is recognised; set only ever raises it.
+  virtual Result<std::uint64_t> telemetry_delivered(std::string_view device_id) = 0;
+  virtual Status set_telemetry_delivered(std::string_view device_id, std::uint64_t sequence) = 0;
 
   virtual Status add_release(const ReleaseRecord& release) = 0;
   virtual Result<std::vector<ReleaseRecord>> releases() = 0;

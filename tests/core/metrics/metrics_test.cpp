@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "core/metrics/buckets.hpp"
@@ -235,8 +237,39 @@ TEST(Metrics, ConcurrentUpdatesAreNotLostAndExpositionStaysConsistent) {
   scraper.join();
   EXPECT_EQ(c->value(), 80000);
   EXPECT_EQ(h->snapshot().count, 80000u);
-  EXPECT_EQ(h->snapshot().cumulative[3], 80000u);  // 0.004 <= 0.005, the fourth bound
+  // Every observation sits in the first bucket whose bound is >= 0.004, and in all above it.
+  const auto& bounds = kInferenceLatencySecondsBuckets;
+  const auto first = std::lower_bound(bounds.begin(), bounds.end(), 0.004) - bounds.begin();
+  ASSERT_GT(first, 0);
+  EXPECT_EQ(h->snapshot().cumulative[first], 80000u);
+  EXPECT_EQ(h->snapshot().cumulative[first - 1], 0u);
   EXPECT_EQ(s->count(), 80000u);
+}
+
+// The fleet-wide bounds keep what bench/core/buckets measured them for: ascending and finite,
+// latency 1.25 x apart (at most 1.26 after rounding to 3 digits) from 1 ms to 1 s, the reject line
+// (1.0) a bound of the score ratio, 0.1 steps around it.
+TEST(Metrics, BucketListsKeepTheirMeasuredSpacing) {
+  for (const auto* list : {&kInferenceLatencySecondsBuckets, &kRelativeAnomalyScoreBuckets}) {
+    ASSERT_FALSE(list->empty());
+    EXPECT_GT(list->front(), 0);
+    EXPECT_TRUE(std::isfinite(list->back()));
+    EXPECT_TRUE(std::adjacent_find(list->begin(), list->end(), std::greater_equal<>()) ==
+                list->end())
+        << "bounds must be strictly ascending";
+  }
+  const auto& latency = kInferenceLatencySecondsBuckets;
+  EXPECT_EQ(latency.front(), 0.001);
+  for (std::size_t i = 1; i < latency.size() && latency[i] <= 1.0; ++i)
+    EXPECT_LE(latency[i] / latency[i - 1], 1.26)
+        << "between " << latency[i - 1] << " and " << latency[i];
+  EXPECT_GE(latency.back(), 2.5);
+  const auto& score = kRelativeAnomalyScoreBuckets;
+  EXPECT_TRUE(std::find(score.begin(), score.end(), 1.0) != score.end());
+  for (std::size_t i = 1; i < score.size() && score[i] <= 1.2; ++i)
+    if (score[i - 1] >= 0.8) {
+      EXPECT_NEAR(score[i] - score[i - 1], 0.1, 1e-9);
+    }
 }
 
 // The exposition must be accepted by Prometheus's own checker, not just by our expectations.
@@ -265,6 +298,24 @@ TEST(Metrics, PromtoolAcceptsTheExposition) {
   const int status = ::pclose(pipe);
   std::filesystem::remove(path);
   EXPECT_EQ(status, 0) << "promtool (from Debian's prometheus package) said: " << output;
+}
+
+TEST(Metrics, GaugeFamiliesAreReadWholeAtEachExposition) {
+  Registry r;
+  Registry::GaugeReadings now = {{{{"device", "cam-01"}}, 1.0}, {{{"device", "cam-\"2"}}, 0.0}};
+  ASSERT_TRUE(r.gauges_fn("fleet_online", "Online devices.", {"device"}, [&] { return now; }));
+  auto text = r.expose();
+  EXPECT_NE(text.find("fleet_online{device=\"cam-01\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("fleet_online{device=\"cam-\\\"2\"} 0\n"), std::string::npos) << text;
+  // The set changes between scrapes; a reading with other label names is left out.
+  now = {{{{"device", "cam-03"}}, 1.0}, {{{"site", "x"}}, 1.0}};
+  text = r.expose();
+  EXPECT_EQ(text.find("cam-01"), std::string::npos);
+  EXPECT_NE(text.find("fleet_online{device=\"cam-03\"} 1\n"), std::string::npos);
+  EXPECT_EQ(text.find("site="), std::string::npos);
+  EXPECT_FALSE(r.gauges_fn("fleet_online", "Online devices.", {"device"},
+                           [] { return Registry::GaugeReadings{}; }));
+  EXPECT_FALSE(r.gauges_fn("bad name", "x", {"device"}, [] { return Registry::GaugeReadings{}; }));
 }
 
 }  // namespace

@@ -65,7 +65,7 @@ class UpdateEngine : public ::testing::Test {
     if (!fail_point.empty()) cmd = "EDGEFLEET_FAIL_POINT=" + fail_point + " " + cmd;
     auto r = testing::run_command(cmd);
     Run out{r.exit_code, nullptr, r.err};
-    if (auto j = json::parse_strict(r.out); j) out.report = *j;
+    if (auto j = json::parse_strict(r.out, {.allow_floats = true}); j) out.report = *j;
     return out;
   }
 

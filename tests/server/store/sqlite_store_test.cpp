@@ -154,6 +154,38 @@ TEST_F(SqliteStoreTest, LastSeenOnlyMovesForward) {
   EXPECT_EQ(store_->device("cam-01")->last_seen, t(50));
 }
 
+TEST_F(SqliteStoreTest, RunningHistoryKeepsChangesOnlyOldestFirst) {
+  ASSERT_TRUE(store_->add_device(device("cam-01")));
+  ASSERT_TRUE(store_->record_running("cam-01", {"1.0", "ae-1", t(100)}));
+  ASSERT_TRUE(store_->record_running("cam-01", {"1.0", "ae-1", t(200)}));  // unchanged: no row
+  ASSERT_TRUE(store_->record_running("cam-01", {"1.0", "ae-2", t(300)}));  // a model hot-swap
+  ASSERT_TRUE(store_->record_running("cam-01", {"1.1", "ae-2", t(400)}));
+  reopen();
+  auto all = store_->running_history("cam-01", 10);
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0], (RunningVersion{"1.0", "ae-1", t(100)}));
+  EXPECT_EQ((*all)[2], (RunningVersion{"1.1", "ae-2", t(400)}));
+  auto newest = store_->running_history("cam-01", 2);
+  ASSERT_TRUE(newest);
+  ASSERT_EQ(newest->size(), 2u);
+  EXPECT_EQ((*newest)[0].model_version, "ae-2");
+  EXPECT_EQ((*newest)[0].release, "1.0");
+  EXPECT_TRUE(store_->running_history("nobody", 10)->empty());
+  EXPECT_FALSE(store_->record_running("nobody", {"1.0", "ae-1", t(1)}));  // foreign key
+}
+
+TEST_F(SqliteStoreTest, TelemetryDeliveredOnlyRises) {
+  ASSERT_TRUE(store_->add_device(device("cam-01")));
+  EXPECT_EQ(*store_->telemetry_delivered("cam-01"), 0u);
+  ASSERT_TRUE(store_->set_telemetry_delivered("cam-01", 40));
+  ASSERT_TRUE(store_->set_telemetry_delivered("cam-01", 12));
+  reopen();
+  EXPECT_EQ(*store_->telemetry_delivered("cam-01"), 40u);
+  EXPECT_EQ(store_->telemetry_delivered("ghost").error().code, Errc::not_found);
+  EXPECT_EQ(store_->set_telemetry_delivered("ghost", 1).error().code, Errc::not_found);
+}
+
 TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerServer) {
   store_.reset();
   sqlite3* db = nullptr;

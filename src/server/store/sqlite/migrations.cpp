@@ -81,6 +81,17 @@ CREATE TABLE audit_log (
   details TEXT NOT NULL
 );
 )sql",
+    // 2: what each device ran when (stamps telemetry), and the telemetry it delivered.
+    R"sql(
+CREATE TABLE device_versions (
+  device_id TEXT NOT NULL REFERENCES devices (id),
+  since INTEGER NOT NULL,
+  release TEXT NOT NULL,
+  model_version TEXT NOT NULL
+);
+CREATE INDEX device_versions_device ON device_versions (device_id, since);
+ALTER TABLE devices ADD COLUMN telemetry_delivered INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 }  // namespace

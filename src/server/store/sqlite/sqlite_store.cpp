@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <map>
 #include <variant>
 
@@ -388,6 +389,50 @@ class SqliteStore : public Store {
                          static_cast<std::uint64_t>(s.integer(4)),
                          from_seconds(s.integer(5)),
                          s.text(6)};
+  }
+
+  Status record_running(std::string_view device_id, const RunningVersion& running) override {
+    EF_TRY(auto newest, running_history(device_id, 1));
+    if (!newest.empty() && newest.back().release == running.release &&
+        newest.back().model_version == running.model_version) {
+      return {};
+    }
+    EF_TRY(Statement & s, prepare("INSERT INTO device_versions (device_id, since, release, "
+                                  "model_version) VALUES (?, ?, ?, ?)"));
+    EF_CHECK(s.bind({device_id, seconds(running.since), running.release, running.model_version}));
+    return run(s);
+  }
+
+  Result<std::vector<RunningVersion>> running_history(std::string_view device_id,
+                                                      std::size_t limit) override {
+    EF_TRY(Statement & s, prepare("SELECT release, model_version, since FROM device_versions "
+                                  "WHERE device_id = ? ORDER BY since DESC, rowid DESC LIMIT ?"));
+    ResetOnExit reset{s};
+    EF_CHECK(s.bind({device_id, static_cast<std::int64_t>(limit)}));
+    std::vector<RunningVersion> out;
+    for (;;) {
+      EF_TRY(bool row, s.step());
+      if (!row) break;
+      out.push_back({s.text(0), s.text(1), from_seconds(s.integer(2))});
+    }
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+
+  Result<std::uint64_t> telemetry_delivered(std::string_view device_id) override {
+    EF_TRY(Statement & s, prepare("SELECT telemetry_delivered FROM devices WHERE id = ?"));
+    ResetOnExit reset{s};
+    EF_CHECK(s.bind({device_id}));
+    EF_TRY(bool row, s.step());
+    if (!row) return make_error(Errc::not_found, "device " + std::string(device_id));
+    return static_cast<std::uint64_t>(s.integer(0));
+  }
+
+  Status set_telemetry_delivered(std::string_view device_id, std::uint64_t sequence) override {
+    EF_TRY(Statement & s, prepare("UPDATE devices SET telemetry_delivered = "
+                                  "MAX(telemetry_delivered, ?) WHERE id = ?"));
+    EF_CHECK(s.bind({static_cast<std::int64_t>(sequence), device_id}));
+    return run_one(s, "device " + std::string(device_id));
   }
 
   Result<std::vector<ReleaseRecord>> releases() override {
