@@ -3,6 +3,7 @@
 //   edgefleet-agent [--bootstrap /boot/edgefleet-bootstrap] [--data /var/lib/edgefleet]
 //                   [--trust-root /etc/edgefleet/root.json] [--once]
 #include <CLI/CLI.hpp>
+#include <malloc.h>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
@@ -15,10 +16,19 @@ std::atomic<bool> g_stop{false};
 void on_signal(int) {
   g_stop = true;
 }
+
+// The agent is a small resident process on a device with little memory: one malloc arena for its
+// two threads (check-in and telemetry never contend much) and freed memory handed back to the
+// kernel sooner. Measured with bench/device/agent: about 1.1 MiB less resident memory.
+void keep_memory_small() {
+  mallopt(M_ARENA_MAX, 1);
+  mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+}
 }  // namespace
 
 // Long because: the flags read best as one list, in the order --help prints them.
 int main(int argc, char** argv) {
+  keep_memory_small();
   ef::agent::AgentConfig config;
   config.bootstrap_dir = "/boot/edgefleet-bootstrap";
   config.data_dir = "/var/lib/edgefleet";
