@@ -2,8 +2,8 @@
 //
 //   edgefleet-agent [--bootstrap /boot/edgefleet-bootstrap] [--data /var/lib/edgefleet]
 //                   [--trust-root /etc/edgefleet/root.json] [--once]
-#include <CLI/CLI.hpp>
 #include <malloc.h>
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <filesystem>
 #include <iostream>

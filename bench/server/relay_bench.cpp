@@ -52,12 +52,13 @@ pid_t start_prometheus(const fs::path& dir, int port) {
   fs::create_directories(dir);
   std::ofstream(dir / "prometheus.yml") << "global: {scrape_interval: 1m}\n"
                                            "storage: {tsdb: {out_of_order_time_window: 3d}}\n";
-  return testing::spawn({{"/usr/bin/prometheus", "--config.file=" + (dir / "prometheus.yml").string(),
-                          "--storage.tsdb.path=" + (dir / "data").string(),
-                          "--web.listen-address=127.0.0.1:" + std::to_string(port),
-                          "--web.enable-remote-write-receiver"},
-                         {},
-                         dir / "prometheus.log"});
+  return testing::spawn(
+      {{"/usr/bin/prometheus", "--config.file=" + (dir / "prometheus.yml").string(),
+        "--storage.tsdb.path=" + (dir / "data").string(),
+        "--web.listen-address=127.0.0.1:" + std::to_string(port),
+        "--web.enable-remote-write-receiver"},
+       {},
+       dir / "prometheus.log"});
 }
 
 bool ready(int port) {
@@ -102,23 +103,28 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  const double enqueue_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const std::string relayed = "edgefleet_server_telemetry_samples_total{outcome=\"relayed\",reason=\"\"}";
+  const double enqueue_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::string relayed =
+      "edgefleet_server_telemetry_samples_total{outcome=\"relayed\",reason=\"\"}";
   while (counter_value(registry, relayed) < double(samples) &&
          std::chrono::steady_clock::now() - t0 < 600s)
     std::this_thread::sleep_for(20ms);
-  const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double total_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   (*relay)->stop();
   testing::stop_process(prometheus);
-  std::printf("relay -> Prometheus 2.42 on 127.0.0.1: %d devices x %d one-minute batches = %zu "
-              "batches, %zu samples\n",
-              devices, minutes, batches.size(), samples);
+  std::printf(
+      "relay -> Prometheus 2.42 on 127.0.0.1: %d devices x %d one-minute batches = %zu "
+      "batches, %zu samples\n",
+      devices, minutes, batches.size(), samples);
   std::printf("  enqueue (durable, fsync per batch): %.2f s, %.0f batches/s\n", enqueue_s,
               batches.size() / enqueue_s);
-  std::printf("  relayed %.0f samples in %.2f s: %.0f samples/s (the same as %.0f devices at 183 "
-              "series every 15 s)\n",
-              counter_value(registry, relayed), total_s, samples / total_s,
-              samples / total_s / (183.0 / 15.0));
+  std::printf(
+      "  relayed %.0f samples in %.2f s: %.0f samples/s (the same as %.0f devices at 183 "
+      "series every 15 s)\n",
+      counter_value(registry, relayed), total_s, samples / total_s,
+      samples / total_s / (183.0 / 15.0));
   fs::remove_all(dir);
   return counter_value(registry, relayed) >= double(samples) ? 0 : 1;
 }
