@@ -89,6 +89,8 @@ std::vector<telemetry::Series> Pipeline::own_figures(std::int64_t t) const {
   out.push_back(
       gauge("edgefleet_agent_telemetry_dropped_batches_total", double(dropped_batches_), t));
   out.push_back(gauge("edgefleet_agent_telemetry_clock_skips_total", double(clock_skips_), t));
+  out.push_back(
+      gauge("edgefleet_agent_telemetry_corrupt_rounds_total", double(corrupt_rounds_), t));
   if (auto rss = resident_bytes())
     out.push_back(gauge("edgefleet_agent_resident_memory_bytes", *rss, t));
   if (updates_) {
@@ -128,7 +130,10 @@ Status Pipeline::seal_if_due() {
     std::vector<telemetry::Batch> batches;
     for (const auto& r : records) {
       auto b = telemetry::decode_batch(r.bytes);
-      if (!b) continue;
+      if (!b) {
+        ++corrupt_rounds_;
+        continue;
+      }
       b->first_sequence = b->last_sequence = r.sequence;
       batches.push_back(std::move(*b));
     }

@@ -84,6 +84,7 @@ class Pipeline {
   bool delivering_ = true;
   std::uint64_t dropped_batches_ = 0;
   std::uint64_t clock_skips_ = 0;
+  std::uint64_t corrupt_rounds_ = 0;  // spooled rounds that no longer decoded when sealed
 };
 
 // Unix time in milliseconds.
