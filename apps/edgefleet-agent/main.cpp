@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   config.bootstrap_dir = "/boot/edgefleet-bootstrap";
   config.data_dir = "/var/lib/edgefleet";
   config.trust_root = "/etc/edgefleet/root.json";
-  int wait_seconds = 25;
+  int wait_seconds = 900;
   std::uint64_t min_rate = config.download_limits.min_bytes_per_second;
   int low_speed_window = static_cast<int>(config.download_limits.low_speed_window.count());
   CLI::App app{"edgefleet-agent: enrols, checks in, updates atomically, rolls back",
@@ -47,6 +47,11 @@ int main(int argc, char** argv) {
   app.add_option("--control-socket", config.control_socket,
                  "runtime control socket (default: DATA/run/runtime.sock)");
   app.add_option("--checkin-wait", wait_seconds, "long-poll seconds")->capture_default_str();
+  long figures_every = config.report_figures_every.count();
+  app.add_option("--report-figures-every", figures_every,
+                 "seconds between check-ins that carry the live figures for `edgefleet status`")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, 86'400L));
   app.add_option("--min-download-rate", min_rate,
                  "bytes/s below which a download attempt is abandoned")
       ->capture_default_str();
@@ -73,6 +78,7 @@ int main(int argc, char** argv) {
   if (!config.control_socket.empty())
     config.control_socket = std::filesystem::absolute(config.control_socket);
   config.checkin_wait = std::chrono::seconds(wait_seconds);
+  config.report_figures_every = std::chrono::seconds(figures_every);
   config.telemetry = !no_telemetry;
   config.telemetry_interval = std::chrono::milliseconds(telemetry_ms);
   config.download_limits.min_bytes_per_second = min_rate;

@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
       "edgefleet-server"};
   ef::control_plane::ServeOptions options;
   std::string data_dir, tls_cert, tls_key, port_file;
-  long max_wait = 60;
+  long max_wait = 900;
   long ooo_window_hours = 72;
   app.add_option("--data", data_dir, "data folder (created on first start)");
   app.require_subcommand(0, 1);
@@ -56,7 +56,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 365));
   app.add_option("--max-wait", max_wait, "longest check-in long-poll, seconds")
       ->capture_default_str()
-      ->check(CLI::Range(1, 600));
+      ->check(CLI::Range(1, 3600));
+  long telemetry_window = options.telemetry_online_window.count();
+  app.add_option("--telemetry-online-window", telemetry_window,
+                 "a device that pushes telemetry is offline after this many seconds without a "
+                 "push or check-in")
+      ->capture_default_str()
+      ->check(CLI::Range(5, 3600));
   app.add_option("--prometheus-url", options.prometheus_url,
                  "relay device telemetry to this Prometheus remote-write receiver "
                  "(http://HOST:PORT/api/v1/write)");
@@ -65,6 +71,9 @@ int main(int argc, char** argv) {
                  "dropped (counted), not sent")
       ->capture_default_str()
       ->check(CLI::Range(1, 24 * 30));
+  app.add_option("--shifts", options.shifts_file,
+                 "shift schedules per site (JSON; docs/telemetry.md, \"Shifts\"): the "
+                 "edgefleet_server_site_shift gauge and GET /api/v1/shifts");
   app.add_option("--port-file", port_file, "write the bound HTTPS port here (for --listen HOST:0)");
   CLI11_PARSE(app, argc, argv);
   if (init->parsed()) return init_repository(init_data, init_keys);
@@ -74,6 +83,7 @@ int main(int argc, char** argv) {
   options.tls_private_key = tls_key;
   options.port_file = port_file;
   options.max_wait = std::chrono::seconds(max_wait);
+  options.telemetry_online_window = std::chrono::seconds(telemetry_window);
   options.prometheus_out_of_order_window = std::chrono::hours(ooo_window_hours);
   if (auto served = ef::control_plane::serve(options); !served) {
     std::cerr << "edgefleet-server: " << served.error().message << "\n";

@@ -170,6 +170,12 @@ def device_detail():
     ]
 
 
+def shift_join(expr):
+    """expr (by site and more) labelled with each site's running shift, as the cell_shift:* rules do."""
+    return (f"sum by (site, cell, shift) (\n  {expr}\n  * on (site) group_left (shift)\n"
+            f"  max by (site, shift) (edgefleet_server_site_shift == 1)\n)")
+
+
 def cell_view():
     return [
         ts("Throughput per device", "suffix: frames/s",
@@ -193,6 +199,13 @@ def cell_view():
         ts("Cell anomaly score p50/p95 (buckets)", "none",
            [(bucket_quantile(q, SCORE, RT, "site, cell, model_version"), f"{{{{site}}}}/{{{{cell}}}} p{int(q * 100)} {{{{model_version}}}}") for q in (0.5, 0.95)],
            "Score/threshold quantiles of the cell (1 = reject line)."),
+        ts("Decisions per minute by shift", "suffix: /min",
+           [(f"{shift_join(rate('edgefleet_runtime_decisions_total', RT, 'site, cell'))} * 60",
+             "{{site}}/{{cell}} {{shift}}")],
+           "Each cell's decisions per minute, labelled with the shift running at its site (the "
+           "server's edgefleet_server_site_shift, edgefleet-server --shifts): a shift change shows "
+           "as one series ending and the next starting. Empty without --shifts. Totals per shift: "
+           "edgefleet report cells --shift."),
         panel("table", "Shift totals (dashboard time range)", "short",
               [(f"sum by (cell, device, decision) (increase(edgefleet_runtime_decisions_total{{{RT}}}[$__range]))", "")],
               "Pass and reject decisions per device over the selected time range (set it to the shift).", w=24),

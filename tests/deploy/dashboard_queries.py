@@ -238,6 +238,15 @@ def synthesize(path, t_end):
                   t0 + i * STEP, 1 if online else 0)
             if online:
                 device_series(w, dev, t0, i, state)
+    # The server's shift gauge (edgefleet-server --shifts): every site changes from "day" to "night"
+    # halfway, for the cell_shift:* recording rules to join on.
+    sites = sorted({dev["site"] for dev in fleet()})
+    for i in range(steps + 1):
+        current = "day" if i < steps // 2 else "night"
+        for site in sites:
+            for shift in ("day", "night"):
+                w.add("edgefleet_server_site_shift", dict(server, site=site, shift=shift), t0 + i * STEP,
+                      1 if shift == current else 0)
     for i in range(steps + 1):
         t = t0 + i * STEP
         for outcome, reason, per_step in (("received", "", 900), ("relayed", "", 880), ("dropped", "too_old", 5),

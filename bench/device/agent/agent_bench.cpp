@@ -28,7 +28,7 @@ using ef::testing::read_proc;
 
 int main(int argc, char** argv) {
   const int idle_seconds = argc > 1 ? std::stoi(argv[1]) : 60;
-  const std::string checkin_wait = argc > 2 ? argv[2] : "25";
+  const std::string checkin_wait = argc > 2 ? argv[2] : "900";
   ef::testing::Fleet fleet(fs::temp_directory_path() /
                            ("ef-agent-bench-" + std::to_string(::getpid())));
   fleet.start_server();

@@ -86,6 +86,7 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
     t->cancelled = true;
     return 1;  // non-zero aborts the transfer
   }
+  if (t->options->on_tick) t->options->on_tick();
   return 0;
 }
 
@@ -119,13 +120,20 @@ struct HttpClient::Impl {
                      static_cast<long>(options.min_bytes_per_second));
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
                      static_cast<long>(options.low_speed_window.count()));
+    if (options.keepalive_idle) {
+      curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+      curl_easy_setopt(curl, CURLOPT_TCP_KEEPIDLE,
+                       static_cast<long>(options.keepalive_idle->count()));
+      curl_easy_setopt(curl, CURLOPT_TCP_KEEPINTVL,
+                       static_cast<long>(options.keepalive_interval.count()));
+    }
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
     curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
                      static_cast<curl_off_t>(options.max_body_bytes));
-    if (options.cancel != nullptr) {
+    if (options.cancel != nullptr || options.on_tick) {
       curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
       curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
       curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);

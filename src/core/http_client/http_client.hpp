@@ -40,11 +40,18 @@ struct Options {
   TlsOptions tls;
   std::string unix_socket;                  // connect to this Unix socket instead of the URL's host
   std::optional<std::uint64_t> range_from;  // send "Range: bytes=N-"
+  // TCP keep-alive probes after this long without traffic, then every keepalive_interval: keeps
+  // NAT/firewall state of a long-held request (a parked long-poll) alive. Unset: none.
+  std::optional<std::chrono::seconds> keepalive_idle;
+  std::chrono::seconds keepalive_interval{60};
   // Called once with the response status before the first body byte reaches a Sink; an error
   // stops the transfer (e.g. a 200 where a 206 was expected, to restart a resumed download).
   std::function<Status(long status)> on_status;
   // When set and true, the transfer is aborted (Errc::timeout "cancelled") within a second.
   const std::atomic<bool>* cancel = nullptr;
+  // When set, called about once a second while the transfer runs (with `cancel` set): a caller
+  // parked in a long request can feed a watchdog.
+  std::function<void()> on_tick;
 };
 
 struct Response {

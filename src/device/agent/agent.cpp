@@ -31,7 +31,11 @@ Agent::Agent(AgentConfig config, const std::atomic<bool>& stop)
     : config_(std::move(config)),
       stop_(stop),
       backoff_({.initial = std::chrono::seconds(1), .max = config_.max_backoff, .jitter = true}),
-      paths_{config_.data_dir / "identity"} {}
+      paths_{config_.data_dir / "identity"},
+      report_(config_.report_figures_every) {
+  // A check-in is held for minutes: SIGTERM must not wait for it, nor the watchdog bite.
+  api_.set_long_poll_hooks(&stop_, [this] { watchdog_.alive(); });
+}
 
 Agent::~Agent() {
   stop_telemetry();
@@ -146,9 +150,10 @@ void Agent::renew_if_due() {
 Result<Agent::Round> Agent::check_in() {
   engine_->refresh_runtime_facts();
   const auto wait = report_now_ ? std::chrono::seconds(0) : config_.checkin_wait;
-  auto result =
-      api_.checkin(identity_->device_id, make_report(), report_now_ ? std::string() : etag_, wait);
+  auto result = api_.checkin(identity_->device_id, report_.next(make_report(), Clock::now()),
+                             report_now_ ? std::string() : etag_, wait);
   if (!result) {
+    report_.lost();
     if (stop_) return Round::done;
     if (result.error().code == Errc::refused) {
       log("the server refused this device (" + result.error().message + "); waiting");
@@ -160,6 +165,7 @@ Result<Agent::Round> Agent::check_in() {
     report_now_ = true;
     return Round::again;
   }
+  report_.acknowledged();
   if (backoff_.failures() > 0) ++server_back_;
   backoff_.reset();
   report_now_ = false;
@@ -213,7 +219,12 @@ void Agent::report_progress(std::string_view phase) {
   if (!new_phase && Clock::now() - last_progress_report_ < std::chrono::seconds(2)) return;
   last_phase_ = std::string(phase);
   last_progress_report_ = Clock::now();
-  (void)api_.checkin(identity_->device_id, make_report(), etag_, std::chrono::seconds(0));
+  auto sent = api_.checkin(identity_->device_id, report_.next(make_report(), Clock::now()), etag_,
+                           std::chrono::seconds(0));
+  if (sent)
+    report_.acknowledged();
+  else
+    report_.lost();
 }
 
 json::Json Agent::make_report() const {

@@ -18,6 +18,7 @@
 
 #include "core/common/backoff.hpp"
 #include "core/common/result.hpp"
+#include "device/agent/report_diff.hpp"
 #include "device/agent/telemetry_loop.hpp"
 #include "device/agent/update_engine.hpp"
 #include "device/agent/watchdog.hpp"
@@ -35,7 +36,12 @@ struct AgentConfig {
   std::filesystem::path data_dir;        // /var/lib/edgefleet
   std::filesystem::path trust_root;      // /etc/edgefleet/root.json (baked into the image)
   std::filesystem::path control_socket;  // default: <data>/run/runtime.sock
-  std::chrono::seconds checkin_wait{25};
+  // Long-polls hold this long (the server caps it with --max-wait); TCP keep-alive below keeps
+  // NAT state. 900 s: see bench/device/agent/README.md, "idle traffic".
+  std::chrono::seconds checkin_wait{900};
+  // How often a check-in carries the live figures (runtime, hardware) for `edgefleet status`;
+  // they reach Prometheus through telemetry every 15 s anyway.
+  std::chrono::seconds report_figures_every{ReportDiff::kFiguresEvery};
   std::chrono::seconds max_backoff{60};
   blob_download::Limits download_limits;
   bool once = false;  // one check-in (and update) and exit: for scripts and tests
@@ -80,6 +86,7 @@ class Agent {
   supervisor::Supervisor supervisor_;
   std::unique_ptr<UpdateEngine> engine_;
   std::string etag_;
+  ReportDiff report_;  // only what changed since the server's last acknowledged report
   std::optional<Target> desired_;
   bool report_now_ = true;  // the next check-in answers at once instead of long-polling
   std::string last_phase_;

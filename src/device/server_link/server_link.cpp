@@ -110,6 +110,13 @@ Result<CheckinResult> Client::checkin(const std::string& device_id, const Json& 
   o.total_timeout =
       std::chrono::duration_cast<std::chrono::milliseconds>(wait + std::chrono::seconds(30));
   o.min_bytes_per_second = 0;
+  // A parked long-poll is silent for minutes: a probe (two empty segments) after every 240 s of
+  // silence keeps NAT and firewall state under the stingiest common idle timeouts (4 to 5 min);
+  // unanswered probes repeat every 60 s.
+  o.keepalive_idle = std::chrono::seconds(240);
+  o.keepalive_interval = std::chrono::seconds(60);
+  o.cancel = poll_cancel_;
+  o.on_tick = poll_alive_;
   http_client::Response raw;
   const std::string path =
       "/api/v1/devices/" + device_id + "/checkin?wait=" + std::to_string(wait.count());

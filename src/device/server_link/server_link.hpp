@@ -3,7 +3,9 @@
 // device's own client certificate (mutual TLS) once enrolled. Outbound connections only.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -59,6 +61,12 @@ class Client {
   Result<long> send_telemetry(const std::string& device_id, std::string_view batch);
 
   void set_endpoint(Endpoint endpoint) { endpoint_ = std::move(endpoint); }
+  // For check-ins, which may be held for minutes: `cancel` aborts one within a second, `alive`
+  // is called about once a second while it is held (a watchdog). Both must outlive the Client.
+  void set_long_poll_hooks(const std::atomic<bool>* cancel, std::function<void()> alive) {
+    poll_cancel_ = cancel;
+    poll_alive_ = std::move(alive);
+  }
   // HTTP status of the last call (0 for transport errors). A call the server refused outright
   // (401/403/404: revoked, unknown, wrong certificate; retrying will not help) fails with
   // Errc::refused, any other HTTP error with Errc::network.
@@ -75,6 +83,8 @@ class Client {
   Endpoint endpoint_;
   http_client::HttpClient http_;
   long last_status_ = 0;
+  const std::atomic<bool>* poll_cancel_ = nullptr;
+  std::function<void()> poll_alive_;
 };
 
 }  // namespace ef::server_link

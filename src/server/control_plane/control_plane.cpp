@@ -3,6 +3,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
 #include <map>
+#include <set>
 
 #include "core/common/fs.hpp"
 #include "core/metrics/metrics.hpp"
@@ -106,6 +107,8 @@ struct ControlPlane::Impl {
   Status register_gauges();
   Status start_relay();
   metrics::Registry::GaugeReadings devices_online();
+  metrics::Registry::GaugeReadings site_shifts();
+  void add_shift_routes(http::Router& router);
   http::Router api_routes();
   Status listen_tls(http::Router router);
   Status listen_metrics();
@@ -212,12 +215,11 @@ void ControlPlane::Impl::add_common_routes(http::Router& router) {
 }
 
 Status ControlPlane::Impl::register_gauges() {
-  const auto online_window = config.registry.online_window;
-  EF_CHECK(metrics.gauge_fn(
-      "edgefleet_server_devices_online", "Devices heard from within the online window", {},
-      [this, online_window] {
-        return static_cast<double>(presence.count_seen_since(utc_now() - online_window));
-      }));
+  EF_CHECK(metrics.gauge_fn("edgefleet_server_devices_online",
+                            "Devices heard from within their online window", {}, [this] {
+                              return static_cast<double>(
+                                  presence.count_online(utc_now(), config.registry.online));
+                            }));
   EF_CHECK(metrics.gauge_fn("edgefleet_server_long_polls_waiting",
                             "Check-ins held open waiting for a change", {},
                             [this] { return static_cast<double>(hub.waiting()); }));
@@ -225,6 +227,12 @@ Status ControlPlane::Impl::register_gauges() {
                              "1 while the device is heard from within the online window, else 0 "
                              "(revoked devices are left out).",
                              {"cell", "device", "site"}, [this] { return devices_online(); }));
+  if (config.shifts) {
+    EF_CHECK(metrics.gauges_fn("edgefleet_server_site_shift",
+                               "1 for the shift running now at the site, 0 for its other shifts "
+                               "(sites with registered devices or listed in --shifts)",
+                               {"shift", "site"}, [this] { return site_shifts(); }));
+  }
   return metrics.gauge_fn("edgefleet_server_connections", "Open client connections", {}, [this] {
     return static_cast<double>(server ? server->connection_count() : 0);
   });
@@ -235,13 +243,53 @@ metrics::Registry::GaugeReadings ControlPlane::Impl::devices_online() {
   metrics::Registry::GaugeReadings out;
   auto devices = store->devices({.status = store::DeviceStatus::active});
   if (!devices) return out;
-  const auto since = utc_now() - config.registry.online_window;
+  const auto now = utc_now();
   for (const auto& d : *devices) {
-    const auto seen = presence.last_seen(d);
     out.push_back({{{"cell", d.cell}, {"device", d.id}, {"site", d.site}},
-                   seen && *seen >= since ? 1.0 : 0.0});
+                   presence.online(d, now, config.registry.online) ? 1.0 : 0.0});
   }
   return out;
+}
+
+// Read at every scrape: one series per (site, shift), for the per-shift recording rules to join
+// on. Sites come from the schedule file and from devices not revoked (enrolled or only registered;
+// they may follow "default").
+metrics::Registry::GaugeReadings ControlPlane::Impl::site_shifts() {
+  metrics::Registry::GaugeReadings out;
+  std::set<std::string> sites;
+  for (const auto& [name, schedule] : config.shifts->sites())
+    sites.insert(name);
+  if (auto devices = store->devices({}); devices) {
+    for (const auto& d : *devices) {
+      if (d.status != store::DeviceStatus::revoked) sites.insert(d.site);
+    }
+  }
+  const auto now = utc_now().time_since_epoch().count();
+  for (const auto& site : sites) {
+    const auto* schedule = config.shifts->for_site(site);
+    auto current = config.shifts->shift_at(site, now);
+    if (schedule == nullptr || !current) continue;
+    for (const auto& shift : schedule->shifts) {
+      out.push_back(
+          {{{"shift", shift.name}, {"site", site}}, shift.name == current->name ? 1.0 : 0.0});
+    }
+  }
+  return out;
+}
+
+// GET /api/v1/shifts: the schedules as the --shifts file gives them (the CLI's report computes
+// shift windows from them), for read-only operators and above.
+void ControlPlane::Impl::add_shift_routes(http::Router& router) {
+  operator_auth::add_operator_route(
+      router, http::Verb::get, "/api/v1/shifts", *auth, store::Role::read_only,
+      [this](Request&, const operator_auth::Actor&) {
+        if (!config.shifts) {
+          return Response::error(
+              404, "no_shifts", "this server has no shift schedules (start it with --shifts FILE)");
+        }
+        return Response::json(200, config.shifts->to_json());
+      },
+      {.name = "shifts.get"});
 }
 
 Status ControlPlane::Impl::start_relay() {
@@ -275,9 +323,12 @@ http::Router ControlPlane::Impl::api_routes() {
   inventory::add_routes(router, *store, presence, config.registry,
                         auth->guard(store::Role::read_only));
   release_hosting::add_routes(router, {*store, repository, *auth, *log, config.repository});
+  add_shift_routes(router);
   telemetry_ingest::Sink sink;
   if (relay) sink = [this](const std::vector<telemetry::Series>& s) { return relay->enqueue(s); };
-  (void)telemetry_ingest::add_routes(router, {*store, metrics, std::move(sink), config.telemetry});
+  (void)telemetry_ingest::add_routes(
+      router, {*store, metrics, std::move(sink), config.telemetry,
+               [this](const std::string& id) { presence.pushed_telemetry(id, utc_now()); }});
   return router;
 }
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/http/server.hpp"
+#include "core/shifts/shift_schedule.hpp"
 #include "server/checkin/checkin.hpp"
 #include "server/device_registry/device_registry.hpp"
 #include "server/enrollment/enrollment.hpp"
@@ -58,6 +59,9 @@ struct Config {
   // Prometheus' storage.tsdb.out_of_order_time_window: older samples are dropped, not sent.
   std::chrono::seconds prometheus_out_of_order_window{std::chrono::hours(72)};
   telemetry_ingest::Settings telemetry;
+  // Shift schedules per site: the edgefleet_server_site_shift gauge and GET /api/v1/shifts
+  // (read-only operators). Without them neither has anything to say (no series; 404).
+  std::optional<shifts::Schedules> shifts;
   std::chrono::seconds repository_refresh_interval{
       std::chrono::hours(1)};  // timestamp freshness checks
 };

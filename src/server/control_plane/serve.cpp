@@ -52,6 +52,17 @@ void announce(const ControlPlane& control, const Config& config) {
   std::cout << std::endl;
 }
 
+Result<shifts::Schedules> load_shifts(const std::filesystem::path& file) {
+  auto text = read_file(file, shifts::kMaxFileBytes + 1);
+  if (!text) return make_error(Errc::invalid_argument, "--shifts: " + text.error().message);
+  auto schedules = shifts::Schedules::parse(*text);
+  if (!schedules) {
+    return make_error(Errc::invalid_argument,
+                      "--shifts " + file.string() + ": " + schedules.error().message);
+  }
+  return std::move(*schedules);
+}
+
 }  // namespace
 
 Result<Config> config_from(const ServeOptions& options) {
@@ -74,7 +85,11 @@ Result<Config> config_from(const ServeOptions& options) {
   config.checkin.max_wait = options.max_wait;
   config.prometheus_remote_write_url = options.prometheus_url;
   config.prometheus_out_of_order_window = options.prometheus_out_of_order_window;
-  config.registry.online_window = 2 * options.max_wait + std::chrono::seconds(30);
+  if (!options.shifts_file.empty()) {
+    EF_TRY(config.shifts, load_shifts(options.shifts_file));
+  }
+  config.registry.online.checkin = 2 * options.max_wait + std::chrono::seconds(30);
+  config.registry.online.telemetry = options.telemetry_online_window;
   config.limits.idle_timeout =
       std::max(config.limits.idle_timeout,
                std::chrono::milliseconds(options.max_wait + std::chrono::seconds(30)));

@@ -23,16 +23,20 @@ struct ServeOptions {
   std::filesystem::path tls_private_key;
   std::string public_url;
   int device_certificate_days = 14;
-  std::chrono::seconds max_wait{60};
+  std::chrono::seconds max_wait{900};
+  std::chrono::seconds telemetry_online_window{300};  // see device_registry/presence.hpp
   std::filesystem::path port_file;  // written with the bound HTTPS port when not empty
   std::string prometheus_url;       // remote-write receiver; empty: telemetry is refused (503)
   std::chrono::hours prometheus_out_of_order_window{72};
+  std::filesystem::path shifts_file;  // shift schedules per site; empty: none
 };
 
 // The Config the options stand for; an unusable option is invalid_argument, naming the flag.
 // The online window and the idle-connection timeout follow from max_wait: a long-poll may be held
-// that long, so a device counts as online for 2 x max_wait + 30 s and an idle keep-alive
-// connection outlasts a long-poll.
+// that long, so a device without telemetry counts as online for 2 x max_wait + 30 s (one that
+// pushes telemetry: 5 min, see presence.hpp) and an idle keep-alive connection outlasts a
+// long-poll. A shifts file that does not parse is invalid_argument with the parse error (the
+// server refuses to start rather than report shifts wrongly).
 Result<Config> config_from(const ServeOptions& options);
 
 // Raises the open-file limit (every online device holds a connection), starts the control plane,

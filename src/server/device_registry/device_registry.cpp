@@ -203,11 +203,11 @@ Response revoke_device(Services& s, Request& r, const operator_auth::Actor& acto
 
 }  // namespace
 
-std::string connectivity(const store::Device& device, std::optional<UtcTime> last_seen, UtcTime now,
-                         std::chrono::seconds online_window) {
+std::string connectivity(const store::Device& device, const Presence& presence, UtcTime now,
+                         const OnlineWindows& windows) {
   if (device.status == store::DeviceStatus::revoked) return "revoked";
-  if (!last_seen) return "never seen";
-  return now - *last_seen <= online_window ? "online" : "offline";
+  if (!presence.last_seen(device)) return "never seen";
+  return presence.online(device, now, windows) ? "online" : "offline";
 }
 
 json::Json device_json(const store::Device& d, const Presence& presence, const Settings& settings) {
@@ -218,7 +218,7 @@ json::Json device_json(const store::Device& d, const Presence& presence, const S
                   {"location", d.location},
                   {"labels", d.labels},
                   {"status", store::status_name(d.status)},
-                  {"connectivity", connectivity(d, last_seen, utc_now(), settings.online_window)},
+                  {"connectivity", connectivity(d, presence, utc_now(), settings.online)},
                   {"created_at", format_utc(d.created_at)},
                   {"enrolled_at", time_or_null(d.enrolled_at)},
                   {"revoked_at", time_or_null(d.revoked_at)},

@@ -31,7 +31,7 @@ namespace ef::device_registry {
 struct Settings {
   std::chrono::seconds default_token_ttl{std::chrono::hours(24 * 7)};
   std::chrono::seconds max_token_ttl{std::chrono::hours(24 * 30)};
-  std::chrono::seconds online_window{std::chrono::seconds(150)};  // seen this recently = online
+  OnlineWindows online;  // see presence.hpp
 };
 
 struct Services {
@@ -44,8 +44,8 @@ struct Services {
 };
 
 // "online", "offline", "never seen" (registered, not enrolled), "revoked".
-std::string connectivity(const store::Device& device, std::optional<UtcTime> last_seen, UtcTime now,
-                         std::chrono::seconds online_window);
+std::string connectivity(const store::Device& device, const Presence& presence, UtcTime now,
+                         const OnlineWindows& windows);
 
 // The device as the API shows it (no secrets).
 json::Json device_json(const store::Device& device, const Presence& presence,

@@ -17,10 +17,32 @@ std::optional<UtcTime> Presence::last_seen(const store::Device& device) const {
   return it->second;
 }
 
-std::size_t Presence::count_seen_since(UtcTime since) const {
+void Presence::pushed_telemetry(const std::string& device_id, UtcTime at) {
+  auto& latest = telemetry_[device_id];
+  if (at > latest) latest = at;
+  seen(device_id, at);
+}
+
+bool Presence::online_at(const std::string& device_id, std::optional<UtcTime> last_seen,
+                         UtcTime now, const OnlineWindows& windows) const {
+  if (!last_seen) return false;
+  const auto silent = now - *last_seen;
+  if (silent <= windows.telemetry) return true;
+  const auto pushed = telemetry_.find(device_id);
+  const bool sends_telemetry =
+      pushed != telemetry_.end() && now - pushed->second <= windows.checkin;
+  return !sends_telemetry && silent <= windows.checkin;
+}
+
+bool Presence::online(const store::Device& device, UtcTime now,
+                      const OnlineWindows& windows) const {
+  return online_at(device.id, last_seen(device), now, windows);
+}
+
+std::size_t Presence::count_online(UtcTime now, const OnlineWindows& windows) const {
   std::size_t n = 0;
   for (const auto& [id, at] : latest_)
-    n += at >= since ? 1 : 0;
+    n += online_at(id, at, now, windows) ? 1 : 0;
   return n;
 }
 
@@ -34,6 +56,7 @@ Status Presence::flush(store::Store& store) {
 
 void Presence::forget(const std::string& device_id) {
   latest_.erase(device_id);
+  telemetry_.erase(device_id);
   unsaved_.erase(device_id);
 }
 

@@ -4,6 +4,13 @@
 // would cost an fsync per check-in; so the store is updated by flush() (the server calls it every
 // few seconds and at shutdown). A crash loses at most that interval of "last seen" updates,
 // nothing else.
+//
+// Online: a device is heard from when a check-in starts or ends and when it pushes telemetry.
+// Check-ins are long-polls held for minutes, so the check-in window is long; a device that sends
+// telemetry pushes a batch every minute, so once it has, it is held to the short telemetry window
+// (a device that loses power in the middle of a held check-in shows as offline within minutes,
+// not after the hold). Telemetry pushes are remembered in memory only: after a server restart a
+// device is held to the check-in window until its first push.
 #pragma once
 
 #include <chrono>
@@ -16,19 +23,31 @@
 
 namespace ef::device_registry {
 
+struct OnlineWindows {
+  std::chrono::seconds checkin{150};
+  std::chrono::seconds telemetry{300};
+};
+
 class Presence {
  public:
   void seen(const std::string& device_id, UtcTime at);
+  // A telemetry push (also seen()).
+  void pushed_telemetry(const std::string& device_id, UtcTime at);
   // The newest of what is in memory and what the store holds.
   std::optional<UtcTime> last_seen(const store::Device& device) const;
-  // Devices seen at or after `since`.
-  std::size_t count_seen_since(UtcTime since) const;
+  bool online(const store::Device& device, UtcTime now, const OnlineWindows& windows) const;
+  // Devices online now among those heard from since the server started.
+  std::size_t count_online(UtcTime now, const OnlineWindows& windows) const;
   Status flush(store::Store& store);
   void forget(const std::string& device_id);
 
  private:
   std::unordered_map<std::string, UtcTime> latest_;
   std::unordered_map<std::string, UtcTime> unsaved_;
+  std::unordered_map<std::string, UtcTime> telemetry_;
+
+  bool online_at(const std::string& device_id, std::optional<UtcTime> last_seen, UtcTime now,
+                 const OnlineWindows& windows) const;
 };
 
 }  // namespace ef::device_registry

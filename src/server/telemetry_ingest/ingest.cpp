@@ -61,6 +61,7 @@ Response accepted(State& st, const Stamped& stamped) {
 }
 
 Response ingest(State& st, const Request& r, const store::Device& device) {
+  if (st.services.heard_from) st.services.heard_from(device.id);
   if (!st.services.sink) {
     st.batches("refused", "not_configured").inc();
     return unavailable("telemetry_not_configured", "this server relays no telemetry");

@@ -41,6 +41,8 @@ struct Services {
   metrics::Registry& registry;
   Sink sink;  // empty: telemetry is not configured (503)
   Settings settings;
+  // Called for every authenticated push, whatever its outcome (the device is alive).
+  std::function<void(const std::string& device_id)> heard_from;
 };
 
 Status add_routes(http::Router& router, Services services);

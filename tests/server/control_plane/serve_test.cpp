@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
+#include "core/common/fs.hpp"
+
 namespace ef::control_plane {
 namespace {
 
@@ -37,8 +41,19 @@ TEST(ServeOptionsTest, LongPollWaitSetsTheOnlineWindowAndIdleTimeout) {
   auto config = config_from(o);
   ASSERT_TRUE(config);
   EXPECT_EQ(config->checkin.max_wait, 300s);
-  EXPECT_EQ(config->registry.online_window, 630s);
+  EXPECT_EQ(config->registry.online.checkin, 630s);
   EXPECT_GE(config->limits.idle_timeout, 330s);
+}
+
+// By default long-polls are held 900 s (agents ask for that much). A device is "seen" when its
+// poll starts and when it ends: parked for a whole poll, then reconnecting a little late, it must
+// still count as online, and the connection must outlive the poll.
+TEST(ServeOptionsTest, ByDefaultAParkedDeviceStaysOnlineThroughAWholeLongPoll) {
+  auto config = config_from(with_data());
+  ASSERT_TRUE(config);
+  EXPECT_EQ(config->checkin.max_wait, 900s);
+  EXPECT_GT(config->registry.online.checkin, config->checkin.max_wait + 60s);
+  EXPECT_GT(config->limits.idle_timeout, config->checkin.max_wait);
 }
 
 TEST(ServeOptionsTest, RefusesUnusableAddressesNamingTheFlag) {
@@ -54,6 +69,33 @@ TEST(ServeOptionsTest, RefusesUnusableAddressesNamingTheFlag) {
   o.metrics_listen = "nope";
   EXPECT_NE(config_from(o).error().message.find("--metrics-listen"), std::string::npos);
   EXPECT_EQ(config_from(ServeOptions{}).error().code, Errc::invalid_argument);  // no --data
+}
+
+TEST(ServeOptionsTest, ShiftsFileIsParsedOrTheServerRefusesToStart) {
+  const auto dir = std::filesystem::temp_directory_path() / "ef-serve-test-shifts";
+  std::filesystem::create_directories(dir);
+  auto o = with_data();
+  o.shifts_file = dir / "shifts.json";
+  ASSERT_TRUE(write_file_atomic(o.shifts_file, R"({"default": {"utc_offset": "+02:00",
+      "shifts": [{"name": "day", "start": "06:00"}, {"name": "night", "start": "18:00"}]}})"));
+  auto config = config_from(o);
+  ASSERT_TRUE(config) << config.error().message;
+  ASSERT_TRUE(config->shifts);
+  EXPECT_EQ(config->shifts->fallback()->utc_offset_minutes, 120);
+  EXPECT_FALSE(config_from(with_data())->shifts);  // no --shifts, no schedules
+
+  ASSERT_TRUE(write_file_atomic(o.shifts_file, R"({"default": {"utc_offset": "+02:00",
+      "shifts": [{"name": "day", "start": "25:00"}]}})"));
+  config = config_from(o);
+  ASSERT_FALSE(config);
+  EXPECT_EQ(config.error().code, Errc::invalid_argument);
+  EXPECT_NE(config.error().message.find("--shifts"), std::string::npos);
+  EXPECT_NE(config.error().message.find("default.shifts[0].start"), std::string::npos)
+      << config.error().message;
+
+  o.shifts_file = dir / "missing.json";
+  EXPECT_NE(config_from(o).error().message.find("--shifts"), std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -126,15 +126,21 @@ TEST_F(DeviceRegistryTest, ANewTokenReplacesTheUnusedOne) {
   EXPECT_EQ(call(Verb::post, "/api/v1/devices/cam-01/enrollment-token", "[1]").status, 400u);
 }
 
-TEST(ConnectivityTest, FollowsTheOnlineWindow) {
+TEST(ConnectivityTest, FollowsTheOnlineWindows) {
   store::Device d;
+  d.id = "cam-01";
   const auto now = seconds_at(10000);
-  const auto window = std::chrono::seconds(150);
-  EXPECT_EQ(connectivity(d, std::nullopt, now, window), "never seen");
-  EXPECT_EQ(connectivity(d, seconds_at(10000 - 150), now, window), "online");
-  EXPECT_EQ(connectivity(d, seconds_at(10000 - 151), now, window), "offline");
+  const OnlineWindows windows{.checkin = std::chrono::seconds(1830),
+                              .telemetry = std::chrono::seconds(300)};
+  Presence presence;
+  EXPECT_EQ(connectivity(d, presence, now, windows), "never seen");
+  presence.seen("cam-01", seconds_at(10000 - 1830));
+  EXPECT_EQ(connectivity(d, presence, now, windows), "online");
+  EXPECT_EQ(connectivity(d, presence, now + std::chrono::seconds(1), windows), "offline");
+  presence.pushed_telemetry("cam-01", seconds_at(10000 - 301));  // sends telemetry, now silent
+  EXPECT_EQ(connectivity(d, presence, now, windows), "offline");
   d.status = store::DeviceStatus::revoked;
-  EXPECT_EQ(connectivity(d, now, now, window), "revoked");
+  EXPECT_EQ(connectivity(d, presence, now, windows), "revoked");
 }
 
 }  // namespace

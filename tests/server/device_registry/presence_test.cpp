@@ -36,15 +36,54 @@ TEST_F(PresenceTest, TheStoreWinsWhenItIsNewer) {
   EXPECT_EQ(presence.last_seen(*store_->device("cam-01")), at(5000));
 }
 
-TEST_F(PresenceTest, CountsDevicesSeenSinceAndForgets) {
+constexpr OnlineWindows kWindows{.checkin = std::chrono::seconds(1830),
+                                 .telemetry = std::chrono::seconds(300)};
+
+TEST_F(PresenceTest, ADeviceWithoutTelemetryIsOnlineThroughALongHeldCheckIn) {
+  add_device("cam-01");
+  Presence presence;
+  presence.seen("cam-01", at(1000));  // a check-in starts and is held
+  const auto d = *store_->device("cam-01");
+  EXPECT_TRUE(presence.online(d, at(1000 + 1800), kWindows));
+  EXPECT_FALSE(presence.online(d, at(1000 + 1831), kWindows));
+}
+
+// Powered off in the middle of a held check-in: its telemetry stops, so it goes offline after
+// the telemetry window, not after the hold.
+TEST_F(PresenceTest, ADeviceSendingTelemetryIsOfflineSoonAfterItsPushesStop) {
+  add_device("cam-01");
+  Presence presence;
+  presence.seen("cam-01", at(1000));
+  presence.pushed_telemetry("cam-01", at(1060));
+  presence.pushed_telemetry("cam-01", at(1120));
+  const auto d = *store_->device("cam-01");
+  EXPECT_TRUE(presence.online(d, at(1120 + 300), kWindows));
+  EXPECT_FALSE(presence.online(d, at(1120 + 301), kWindows));
+  // A check-in (the next poll) counts too.
+  presence.seen("cam-01", at(1500));
+  EXPECT_TRUE(presence.online(d, at(1700), kWindows));
+  // Once its last push is older than the check-in window it is judged by check-ins again (its
+  // telemetry was switched off).
+  presence.seen("cam-01", at(1120 + 1831));
+  EXPECT_TRUE(presence.online(d, at(1120 + 1831 + 600), kWindows));
+}
+
+TEST_F(PresenceTest, NeverSeenIsNotOnline) {
+  add_device("cam-01");
+  Presence presence;
+  EXPECT_FALSE(presence.online(*store_->device("cam-01"), at(10), kWindows));
+}
+
+TEST_F(PresenceTest, CountsDevicesOnlineAndForgets) {
   Presence presence;
   presence.seen("a", at(100));
-  presence.seen("b", at(200));
-  presence.seen("c", at(300));
-  EXPECT_EQ(presence.count_seen_since(at(200)), 2u);
-  EXPECT_EQ(presence.count_seen_since(at(301)), 0u);
-  presence.forget("c");
-  EXPECT_EQ(presence.count_seen_since(at(200)), 1u);
+  presence.seen("b", at(1000));
+  presence.pushed_telemetry("c", at(1000));
+  EXPECT_EQ(presence.count_online(at(1200), kWindows), 3u);
+  EXPECT_EQ(presence.count_online(at(1301), kWindows), 2u);  // c: no push for 301 s
+  EXPECT_EQ(presence.count_online(at(1931), kWindows), 1u);  // a: silent 1831 s
+  presence.forget("b");
+  EXPECT_EQ(presence.count_online(at(1200), kWindows), 2u);
 }
 
 }  // namespace

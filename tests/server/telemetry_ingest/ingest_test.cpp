@@ -34,7 +34,10 @@ class IngestTest : public test::StoreTest {
         return {};
       };
     }
-    ASSERT_TRUE(add_routes(router_, {*store_, registry_, std::move(sink), {}}));
+    ASSERT_TRUE(add_routes(router_,
+                           {*store_, registry_, std::move(sink), {}, [this](const std::string& id) {
+                              heard_.push_back(id);
+                            }}));
   }
 
   http::Response post(const std::string& body, const std::string& cn = "cam-01",
@@ -63,6 +66,7 @@ class IngestTest : public test::StoreTest {
   http::Router router_;
   metrics::Registry registry_;
   std::vector<telemetry::Series> relayed_;
+  std::vector<std::string> heard_;  // heard_from calls (the server's presence)
   bool full_ = false;
 };
 
@@ -101,6 +105,8 @@ TEST_F(IngestTest, HostileBodiesAreRefusedAndNothingIsRelayed) {
   EXPECT_EQ(post(good, "cam-01", "application/json").status, 415u);
   EXPECT_EQ(post(good, "cam-02").status, 403u);  // another device's certificate
   EXPECT_TRUE(relayed_.empty());
+  // A garbled push still proves the device alive; a foreign certificate proves nothing.
+  EXPECT_EQ(heard_, std::vector<std::string>(4, "cam-01"));
   EXPECT_EQ(*store_->telemetry_delivered("cam-01"), 0u);
 }
 
@@ -123,7 +129,9 @@ TEST_F(IngestTest, AFullQueueOrNoRelayIs503SoTheDeviceKeepsItsBatch) {
   http::Router unconfigured;
   std::swap(router_, unconfigured);
   routes(false);
+  heard_.clear();
   EXPECT_EQ(post(batch(1, 4)).status, 503u);
+  EXPECT_EQ(heard_, std::vector<std::string>{"cam-01"});
 }
 
 }  // namespace

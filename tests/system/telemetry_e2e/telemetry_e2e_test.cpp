@@ -145,8 +145,9 @@ class TelemetryEndToEnd : public ::testing::Test {
 
   void start_server() {
     fleet_->start_server({"--listen", "127.0.0.1:" + std::to_string(server_port_), "--max-wait",
-                          "5", "--metrics-listen", "127.0.0.1:" + std::to_string(metrics_port_),
-                          "--prometheus-url", prom_url("/api/v1/write")});
+                          "5", "--telemetry-online-window", "20", "--metrics-listen",
+                          "127.0.0.1:" + std::to_string(metrics_port_), "--prometheus-url",
+                          prom_url("/api/v1/write")});
   }
 
   std::string prom_url(const std::string& path) const {

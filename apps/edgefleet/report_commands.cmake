@@ -1,0 +1,1 @@
+target_link_libraries(edgefleet PRIVATE cell_report)
