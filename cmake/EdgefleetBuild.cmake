@@ -55,10 +55,15 @@ function(ef_program name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
 endfunction()
 
-# ef_test(NAME SOURCES ... DEPS ... [LABELS ...]): a GoogleTest executable, each test a ctest case.
-# Unit tests carry the label "unit" and run again under the sanitizers.
+# ef_test(NAME SOURCES ... DEPS ... [LABELS ...] [STORE_BACKENDS]): a GoogleTest executable, each
+# test a ctest case. Unit tests carry the label "unit" and run again under the sanitizers.
+# STORE_BACKENDS: the tests use a Store (test::StoreTest, store_test) and run once on SQLite and
+# once more on PostgreSQL (EF_TEST_DATABASE=postgresql, names ending in .postgresql), on a
+# throwaway cluster each test process starts (tests/support/postgres_cluster). Those carry the one
+# label "postgresql" (gtest_discover_tests passes a label list on unquoted, splitting it), so the
+# sanitizer run (-L unit) leaves them out.
 function(ef_test name)
-  cmake_parse_arguments(ARG "SERIAL" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "SERIAL;STORE_BACKENDS" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   # Tests under tests/<layer>/ keep that layer's rule; tests/system/ may start every program.
   ef_layer_of_folder(${CMAKE_CURRENT_SOURCE_DIR} layer)
@@ -85,6 +90,11 @@ function(ef_test name)
   endif()
   gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
     RUN_SERIAL ${serial} DISCOVERY_TIMEOUT 60)
+  if(ARG_STORE_BACKENDS)
+    gtest_discover_tests(${name} TEST_SUFFIX .postgresql
+      PROPERTIES LABELS postgresql TIMEOUT ${ARG_TIMEOUT} RUN_SERIAL ${serial}
+                 ENVIRONMENT EF_TEST_DATABASE=postgresql DISCOVERY_TIMEOUT 60)
+  endif()
 endfunction()
 include(GoogleTest)
 # `ninja unit_tests` builds just the unit tests (what the sanitizer build runs).

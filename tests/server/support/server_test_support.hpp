@@ -1,4 +1,5 @@
-// What the server's library tests share: a real SQLite store in a temporary folder, and calling a
+// What the server's library tests share: a real store (SQLite in a temporary folder, or with
+// EF_TEST_DATABASE=postgresql a fresh database in a throwaway PostgreSQL cluster), and calling a
 // route the way the HTTP server does (match, guard on the head, then the handler), without a
 // socket, so that a library's routes are tested on their own.
 #pragma once
@@ -15,11 +16,14 @@
 #include <string>
 
 #include "core/http/router.hpp"
-#include "server/store/sqlite/sqlite_store.hpp"
+#include "postgres_cluster.hpp"
+#include "server/store/open/open_store.hpp"
 
 namespace ef::test {
 
-// A fresh fleet.db in its own temporary folder, removed afterwards.
+// A fresh store, removed afterwards: fleet.db in its own temporary folder, or a fresh PostgreSQL
+// database when EF_TEST_DATABASE=postgresql (ef_test's STORE_BACKENDS runs both). dir_ exists
+// either way, for what a test keeps beside the store.
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -29,7 +33,9 @@ class StoreTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    auto opened = store::open_sqlite_store(dir_ / "fleet.db");
+    auto database = ef::testing::test_database_url();
+    ASSERT_TRUE(database) << database.error().message;
+    auto opened = store::open_store(*database, dir_);
     ASSERT_TRUE(opened) << opened.error().message;
     store_ = std::move(*opened);
   }
