@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
   long max_wait = 900;
   long ooo_window_hours = 72;
   app.add_option("--data", data_dir, "data folder (created on first start)");
+  app.add_option("--database", options.database,
+                 "keep the fleet's records in PostgreSQL at this URL (postgresql://USER@HOST/DB; "
+                 "docs/server.md, \"PostgreSQL\"); default: SQLite in the data folder");
   app.require_subcommand(0, 1);
   auto* init = app.add_subcommand(
       "init-repository",

@@ -14,7 +14,7 @@
 #include "server/inventory/inventory.hpp"
 #include "server/operator_auth/operator_auth.hpp"
 #include "server/prometheus_relay/relay.hpp"
-#include "server/store/sqlite/sqlite_store.hpp"
+#include "server/store/open/open_store.hpp"
 
 namespace ef::control_plane {
 
@@ -127,7 +127,7 @@ Status ControlPlane::Impl::open() {
   EF_CHECK(make_dirs(dir / "uploads", 0700));
   EF_CHECK(make_dirs(dir / "repository" / "metadata", 0755));
   EF_CHECK(make_dirs(dir / "repository" / "blobs" / "sha256", 0755));
-  EF_TRY(store, store::open_sqlite_store(dir / "fleet.db"));
+  EF_TRY(store, store::open_store(config.database, dir));
   EF_TRY(auto authority,
          pki::CertificateAuthority::load_or_create(dir / "pki", "edgefleet fleet CA"));
   ca = std::move(authority);

@@ -2,6 +2,7 @@
 //
 // Data folder (--data DIR), created on first start:
 //   DIR/fleet.db                 SQLite: devices, tokens (hashes), certificates, pins, audit
+//                                (not created when Config::database names PostgreSQL)
 //   DIR/pki/ca.crt, ca.key       the fleet CA that signs device certificates (key mode 0600)
 //   DIR/pki/server.crt, .key     the server's TLS certificate, issued by the fleet CA and renewed
 //                                at start when it expires within 30 days or its names changed
@@ -35,6 +36,8 @@ namespace ef::control_plane {
 
 struct Config {
   std::filesystem::path data_dir;
+  // The store: "" for SQLite at data_dir/fleet.db, or a postgresql:// URL (store/open).
+  std::string database;
   std::string listen_host = "0.0.0.0";
   std::uint16_t listen_port = 8443;         // 0: any free port (tests)
   std::optional<std::string> metrics_host;  // plain HTTP /healthz + /metrics, when set

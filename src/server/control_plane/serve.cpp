@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "core/common/fs.hpp"
+#include "server/store/open/open_store.hpp"
 
 namespace ef::control_plane {
 
@@ -50,6 +51,10 @@ void announce(const ControlPlane& control, const Config& config) {
   if (control.metrics_port())
     std::cout << ", metrics on http://" << *config.metrics_host << ":" << *control.metrics_port();
   std::cout << std::endl;
+  std::cout << "edgefleet-server: store: "
+            << (config.database.empty() ? "SQLite " + (config.data_dir / "fleet.db").string()
+                                        : "PostgreSQL " + store::redacted_database(config.database))
+            << std::endl;
 }
 
 Result<shifts::Schedules> load_shifts(const std::filesystem::path& file) {
@@ -69,6 +74,8 @@ Result<Config> config_from(const ServeOptions& options) {
   if (options.data_dir.empty()) return make_error(Errc::invalid_argument, "--data DIR is required");
   Config config;
   config.data_dir = options.data_dir;
+  EF_CHECK(store::check_database(options.database));
+  config.database = options.database;
   EF_CHECK(split_address("--listen", options.listen, &config.listen_host, &config.listen_port));
   if (!options.metrics_listen.empty()) {
     std::string host;

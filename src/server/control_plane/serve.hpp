@@ -15,6 +15,7 @@ namespace ef::control_plane {
 // The server's flags, as given (see docs/server.md, "Options").
 struct ServeOptions {
   std::filesystem::path data_dir;
+  std::string database;  // --database: a postgresql:// URL; empty: SQLite in data_dir
   std::string listen = "0.0.0.0:8443";  // HOST:PORT, "[::1]:443" for IPv6
   std::string metrics_listen;           // HOST:PORT, or empty for no plain-HTTP listener
   std::vector<std::string> server_names;

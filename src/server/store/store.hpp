@@ -1,12 +1,13 @@
 // The control plane's durable state, behind one interface so that the embedded SQLite backend
-// (store/sqlite) and a PostgreSQL backend for replicated servers (store/postgres, later) are
-// interchangeable.
+// (store/sqlite) and the PostgreSQL backend for replicated servers (store/postgres) are
+// interchangeable; store/open picks one from the --database setting.
 //
 // Contract:
 // - Every method either does all of its work or none of it. in_transaction() groups several calls
 //   into one atomic, durable unit (an operator action and its audit entry).
 // - Errors: Errc::not_found for a missing record, Errc::exists for a duplicate key or a token that
-//   was consumed meanwhile, Errc::io for the database itself.
+//   was consumed meanwhile, Errc::io for the database itself, Errc::network when a database server
+//   could not be reached or the connection was lost (the next call reconnects).
 // - A Store is used from one thread at a time (the server's event loop).
 // - Secrets are never stored: tokens are kept as SHA-256 hashes.
 #pragma once

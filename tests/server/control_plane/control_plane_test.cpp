@@ -5,7 +5,7 @@
 #include <future>
 
 #include "fleet_fixture.hpp"
-#include "server/store/sqlite/sqlite_store.hpp"
+#include "server/store/open/open_store.hpp"
 
 namespace ef::test {
 namespace {
@@ -20,7 +20,7 @@ class ControlPlaneTest : public FleetFixture {
  protected:
   // Publishes a release record directly (the repository upload path has its own tests).
   void add_release(const std::string& version) {
-    auto store = store::open_sqlite_store(config_.data_dir / "fleet.db");
+    auto store = store::open_store(config_.database, config_.data_dir);
     ASSERT_TRUE(store);
     ASSERT_TRUE((*store)->add_release({version, 1, 0, 10, 1, now(), "test"}));
   }

@@ -15,6 +15,7 @@
 #include "core/common/fs.hpp"
 #include "core/http_client/http_client.hpp"
 #include "core/pki/pki.hpp"
+#include "postgres_cluster.hpp"
 #include "server/control_plane/control_plane.hpp"
 
 namespace ef::test {
@@ -37,6 +38,10 @@ class FleetFixture : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     config_.data_dir = dir_ / "data";
+    // SQLite in the data folder, or (EF_TEST_DATABASE=postgresql) a fresh PostgreSQL database.
+    auto database = ef::testing::test_database_url();
+    ASSERT_TRUE(database) << database.error().message;
+    config_.database = *database;
     config_.listen_host = "127.0.0.1";
     config_.listen_port = 0;
     config_.enrollment.max_failures = 1000;

@@ -71,6 +71,25 @@ TEST(ServeOptionsTest, RefusesUnusableAddressesNamingTheFlag) {
   EXPECT_EQ(config_from(ServeOptions{}).error().code, Errc::invalid_argument);  // no --data
 }
 
+TEST(ServeOptionsTest, DatabaseIsAPostgresUrlOrNothing) {
+  auto o = with_data();
+  EXPECT_EQ(config_from(o)->database, "");  // SQLite in the data folder
+  for (const std::string good : {"postgresql://fleet@db.plant/fleet", "postgres:///fleet"}) {
+    o.database = good;
+    auto config = config_from(o);
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->database, good);
+  }
+  for (const std::string bad : {"fleet.db", "sqlite:///x", "mysql://root:hunter2@db/fleet"}) {
+    o.database = bad;
+    auto config = config_from(o);
+    ASSERT_FALSE(config) << bad;
+    EXPECT_EQ(config.error().code, Errc::invalid_argument);
+    EXPECT_NE(config.error().message.find("--database"), std::string::npos);
+    EXPECT_EQ(config.error().message.find("hunter2"), std::string::npos);
+  }
+}
+
 TEST(ServeOptionsTest, ShiftsFileIsParsedOrTheServerRefusesToStart) {
   const auto dir = std::filesystem::temp_directory_path() / "ef-serve-test-shifts";
   std::filesystem::create_directories(dir);

@@ -6,16 +6,27 @@
 
 namespace ef::store {
 
-Result<std::unique_ptr<Store>> open_store(std::string_view database,
-                                          const std::filesystem::path& data_dir) {
-  if (database.empty()) return open_sqlite_store(data_dir / "fleet.db");
-  if (database.starts_with("postgresql://") || database.starts_with("postgres://")) {
-    return open_postgres_store(database);
-  }
+namespace {
+
+bool is_postgres_url(std::string_view database) {
+  return database.starts_with("postgresql://") || database.starts_with("postgres://");
+}
+
+}  // namespace
+
+Status check_database(std::string_view database) {
+  if (database.empty() || is_postgres_url(database)) return {};
   return make_error(Errc::invalid_argument,
                     "--database '" + printable(redacted_database(database)) +
                         "': expected a postgresql:// (or postgres://) URL, or nothing for SQLite "
                         "in the data folder");
+}
+
+Result<std::unique_ptr<Store>> open_store(std::string_view database,
+                                          const std::filesystem::path& data_dir) {
+  EF_CHECK(check_database(database));
+  if (database.empty()) return open_sqlite_store(data_dir / "fleet.db");
+  return open_postgres_store(database);
 }
 
 std::string redacted_database(std::string_view database) {

@@ -16,6 +16,10 @@ namespace ef::store {
 Result<std::unique_ptr<Store>> open_store(std::string_view database,
                                           const std::filesystem::path& data_dir);
 
+// Whether database is a form open_store accepts (Errc::invalid_argument naming --database if not),
+// without connecting: the server checks its flags before it opens anything.
+Status check_database(std::string_view database);
+
 // A form of database safe to log: the password of a URL replaced by "***".
 std::string redacted_database(std::string_view database);
 

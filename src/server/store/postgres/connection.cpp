@@ -9,10 +9,15 @@ namespace ef::store::postgres_detail {
 
 namespace {
 
+// libpq's messages span lines ("FATAL: ...\n\tHINT..."): one line, for logs and API errors.
 std::string trimmed(const char* message) {
-  std::string text = message ? message : "";
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
-    text.pop_back();
+  std::string text;
+  for (const char* p = message ? message : ""; *p != '\0'; ++p) {
+    const bool space = *p == '\n' || *p == '\t' || *p == ' ';
+    if (space && (text.empty() || text.back() == ' ')) continue;
+    text.push_back(space ? ' ' : *p);
+  }
+  if (!text.empty() && text.back() == ' ') text.pop_back();
   return text;
 }
 
