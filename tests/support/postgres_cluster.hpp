@@ -8,6 +8,8 @@
 // - The cluster is stopped and its folder removed when the PostgresCluster is destroyed, and also
 //   when the test process dies any other way (a crash, a ctest timeout): a watchdog process waits
 //   for the test process's end and cleans up then.
+// - initdb runs once per build tree: its result is kept as build/postgres-template-*/ (the one
+//   thing left behind, removed with the build folder) and each cluster starts from a copy.
 #pragma once
 
 #include <sys/types.h>
