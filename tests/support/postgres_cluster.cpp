@@ -21,19 +21,21 @@ namespace {
 
 constexpr std::string_view kPackage = "postgresql-15";
 
-// The newest /usr/lib/postgresql/<version>/bin holding initdb (Debian's layout).
+// The newest <root>/<version>/bin holding initdb; root is Debian's /usr/lib/postgresql unless
+// EF_TEST_POSTGRES_ROOT says otherwise (the test of the missing-package message uses that).
 Result<fs::path> find_bin() {
+  const char* override_root = std::getenv("EF_TEST_POSTGRES_ROOT");
+  const fs::path root = override_root ? override_root : "/usr/lib/postgresql";
   fs::path best;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/usr/lib/postgresql", ec)) {
+  for (const auto& entry : fs::directory_iterator(root, ec)) {
     const auto bin = entry.path() / "bin";
     if (fs::exists(bin / "initdb") && fs::exists(bin / "pg_ctl") && bin > best) best = bin;
   }
   if (best.empty()) {
-    return make_error(Errc::not_found,
-                      "PostgreSQL's initdb was not found under /usr/lib/postgresql/*/bin: install "
-                      "Debian's " +
-                          std::string(kPackage) + " package (listed in scripts/packages/test.txt)");
+    return make_error(Errc::not_found, "PostgreSQL's initdb was not found under " + root.string() +
+                                           "/*/bin: install Debian's " + std::string(kPackage) +
+                                           " package (listed in scripts/packages/test.txt)");
   }
   return best;
 }

@@ -4,9 +4,13 @@
 // against PostgreSQL from store_test.cpp.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <thread>
 
 #include "postgres_cluster.hpp"
+#include "run_command.hpp"
 #include "server/store/postgres/postgres_store.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
 
@@ -14,6 +18,7 @@ namespace ef::store {
 namespace {
 
 using ef::testing::PostgresCluster;
+namespace fs = std::filesystem;
 
 UtcTime t(std::int64_t s) {
   return UtcTime(std::chrono::seconds(s));
@@ -188,6 +193,66 @@ TEST_F(PostgresStoreTest, AnUnreachableServerIsANetworkErrorNamingIt) {
   auto no_db = open_postgres_store(cluster_->url("no_such_database"));
   ASSERT_FALSE(no_db);
   EXPECT_NE(no_db.error().message.find("no_such_database"), std::string::npos);
+}
+
+// The helper's own promises: gone when destroyed, gone when the test process is killed outright,
+// and a missing PostgreSQL is a failure naming the package, not a skip.
+std::string self() {
+  return fs::read_symlink("/proc/self/exe").string();
+}
+
+// Whether a process still runs with dir in its command line ("[/]tmp/..." so that the shell
+// running pgrep does not match itself).
+bool process_in(const fs::path& dir) {
+  const std::string text = dir.string();
+  return ef::testing::run_command("pgrep -f '[" + text.substr(0, 1) + "]" + text.substr(1) + "'")
+             .exit_code == 0;
+}
+
+bool gone_within(const fs::path& dir, std::chrono::seconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (fs::exists(dir) && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return !fs::exists(dir);
+}
+
+TEST(PostgresClusterTest, DestroyingTheClusterStopsAndRemovesIt) {
+  auto cluster = PostgresCluster::start();
+  ASSERT_TRUE(cluster) << cluster.error().message;
+  const auto dir = (*cluster)->dir();
+  ASSERT_TRUE(fs::exists(dir / "data" / "postmaster.pid"));
+  cluster->reset();
+  EXPECT_FALSE(fs::exists(dir));
+  EXPECT_FALSE(process_in(dir));
+}
+
+// Run only by the next test, in a process of its own.
+TEST(PostgresClusterTest, DISABLED_StartThenDieWithoutCleaningUp) {
+  auto cluster = PostgresCluster::start();
+  ASSERT_TRUE(cluster) << cluster.error().message;
+  std::cout << "cluster-dir=" << (*cluster)->dir().string() << std::endl;
+  ::kill(::getpid(), SIGKILL);
+}
+
+TEST(PostgresClusterTest, AKilledTestProcessLeavesNoClusterBehind) {
+  auto r = ef::testing::run_command(self() +
+                                    " --gtest_also_run_disabled_tests --gtest_filter="
+                                    "PostgresClusterTest.DISABLED_StartThenDieWithoutCleaningUp");
+  const auto at = r.out.find("cluster-dir=");
+  ASSERT_NE(at, std::string::npos) << r.out << r.err;
+  const fs::path dir = r.out.substr(at + 12, r.out.find('\n', at) - at - 12);
+  EXPECT_TRUE(gone_within(dir, std::chrono::seconds(30))) << dir;
+  EXPECT_FALSE(process_in(dir));
+}
+
+TEST(PostgresClusterTest, AMissingInstallationFailsNamingThePackage) {
+  auto r = ef::testing::run_command(
+      "EF_TEST_POSTGRES_ROOT=/nonexistent EF_TEST_DATABASE=postgresql " + self() +
+      " --gtest_filter=PostgresStoreTest."
+      "SchemaIsTheSumOfTheMigrationsAndReopeningAppliesNothingTwice");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("install Debian's postgresql-15 package"), std::string::npos) << r.out;
 }
 
 }  // namespace
