@@ -3,8 +3,11 @@
 //   edgefleet-agent [--bootstrap /boot/edgefleet-bootstrap] [--data /var/lib/edgefleet]
 //                   [--trust-root /etc/edgefleet/root.json] [--once]
 #include <malloc.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -24,10 +27,33 @@ void keep_memory_small() {
   mallopt(M_ARENA_MAX, 1);
   mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 }
+
+// GnuTLS comes in with Debian's libcurl (through librtmp and libldap) although the agent never uses
+// it: libcurl speaks TLS with OpenSSL. Its load-time constructor still builds ASN.1 trees and
+// touches GnuTLS, p11-kit and libtasn1 pages: 0.75 MiB resident (772 KiB), measured with
+// bench/device/agent. GNUTLS_NO_IMPLICIT_INIT=1 skips it, but is read before main, so the agent
+// sets it and executes itself again, once (same pid: systemd's MAINPID and WATCHDOG_PID still
+// hold). The variable is then removed, so that the runtime and its children initialise GnuTLS as
+// usual. Should the exec fail, the agent carries on with GnuTLS initialised: only memory is lost.
+constexpr const char* kReexecMarker = "EDGEFLEET_AGENT_GNUTLS_SKIPPED";
+void skip_gnutls_init(char** argv) {
+  if (std::getenv(kReexecMarker) != nullptr) {
+    ::unsetenv(kReexecMarker);
+    ::unsetenv("GNUTLS_NO_IMPLICIT_INIT");
+    return;
+  }
+  if (std::getenv("GNUTLS_NO_IMPLICIT_INIT") != nullptr) return;  // the operator's own choice
+  ::setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 1);
+  ::setenv(kReexecMarker, "1", 1);
+  ::execv("/proc/self/exe", argv);
+  ::unsetenv(kReexecMarker);
+  ::unsetenv("GNUTLS_NO_IMPLICIT_INIT");
+}
 }  // namespace
 
 // Long because: the flags read best as one list, in the order --help prints them.
 int main(int argc, char** argv) {
+  skip_gnutls_init(argv);
   keep_memory_small();
   ef::agent::AgentConfig config;
   config.bootstrap_dir = "/boot/edgefleet-bootstrap";

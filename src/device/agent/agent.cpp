@@ -1,7 +1,5 @@
 #include "device/agent/agent.hpp"
 
-#include <systemd/sd-daemon.h>
-
 #include <iostream>
 #include <thread>
 
@@ -9,6 +7,7 @@
 #include "core/common/fs.hpp"
 #include "core/trust/trusted_set.hpp"
 #include "device/hwinfo/hwinfo.hpp"
+#include "device/systemd_notify/systemd_notify.hpp"
 #include "device/update_journal/journal.hpp"
 
 namespace ef::agent {
@@ -19,6 +18,12 @@ namespace {
 
 void log(const std::string& line) {
   std::cerr << "edgefleet-agent: " << line << std::endl;
+}
+
+// A failed notification is logged, not fatal: systemd times the start out and says so itself.
+void notify_systemd(std::string_view state) {
+  auto sent = systemd_notify::notify(state);
+  if (!sent) log("telling systemd " + std::string(state) + ": " + sent.error().message);
 }
 
 bool transient(const Error& e) {
@@ -48,7 +53,7 @@ Status Agent::run() {
   if (stop_) return {};
   EF_CHECK(start_engine());
   start_telemetry();
-  sd_notify(0, "READY=1");
+  notify_systemd("READY=1");
   while (!stop_) {
     watchdog_.alive();
     renew_if_due();
@@ -56,7 +61,7 @@ Status Agent::run() {
     if (!round) return std::move(round).error();
     if (*round == Round::done) break;
   }
-  sd_notify(0, "STOPPING=1");
+  notify_systemd("STOPPING=1");
   stop_telemetry();
   return {};
 }

@@ -1,17 +1,22 @@
 #include "device/agent/watchdog.hpp"
 
-#include <systemd/sd-daemon.h>
+#include <iostream>
 
-#include <cstdint>
+#include "device/systemd_notify/systemd_notify.hpp"
 
 namespace ef::agent {
 
 Watchdog::Watchdog() {
-  std::uint64_t usec = 0;
-  if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
-    interval_ = std::chrono::microseconds(usec);
-    thread_ = std::thread([this] { loop(); });
+  auto interval = systemd_notify::watchdog_interval();
+  if (!interval) {
+    std::cerr << "edgefleet-agent: no watchdog: " << interval.error().message << std::endl;
+    return;
   }
+  auto socket = systemd_notify::socket_from_env();
+  if (!*interval || !socket) return;
+  interval_ = **interval;
+  socket_ = std::move(*socket);
+  thread_ = std::thread([this] { loop(); });
 }
 
 Watchdog::~Watchdog() {
@@ -28,10 +33,17 @@ void Watchdog::alive() {
 }
 
 void Watchdog::loop() {
+  bool reported = false;  // a failing ping is logged once, not every few seconds
   std::unique_lock lock(mu_);
   while (!quit_) {
     const auto age = Clock::now().time_since_epoch() - Clock::duration(last_alive_.load());
-    if (age < interval_) sd_notify(0, "WATCHDOG=1");
+    if (age < interval_) {
+      auto sent = systemd_notify::notify_to(socket_, "WATCHDOG=1");
+      if (!sent && !reported) {
+        std::cerr << "edgefleet-agent: watchdog ping: " << sent.error().message << std::endl;
+        reported = true;
+      }
+    }
     // Woken at once on shutdown: a 40 s sleep here would outlast systemd's stop timeout.
     quit_cv_.wait_for(lock, interval_ / 3, [this] { return quit_; });
   }

@@ -3,13 +3,16 @@
 // A thread pings systemd every third of the watchdog interval for as long as alive() was called
 // within one interval: a main loop that hangs stops the pings and systemd restarts the agent.
 // Long waits (back-off, a runtime's health gate, a download) call alive() as they go, so waiting
-// is not mistaken for hanging. Without a watchdog (not under systemd) it does nothing.
+// is not mistaken for hanging. Without a watchdog (not under systemd, or WATCHDOG_USEC garbled or
+// meant for another process: systemd_notify.hpp) it starts no thread and does nothing. The
+// environment is read once, when it is constructed.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <string>
 #include <thread>
 
 namespace ef::agent {
@@ -28,6 +31,7 @@ class Watchdog {
 
   using Clock = std::chrono::steady_clock;
   std::chrono::microseconds interval_{0};
+  std::string socket_;  // $NOTIFY_SOCKET at construction
   std::atomic<Clock::rep> last_alive_{Clock::now().time_since_epoch().count()};
   std::mutex mu_;
   std::condition_variable quit_cv_;
