@@ -77,6 +77,18 @@ int main(int argc, char** argv) {
   app.add_option("--shifts", options.shifts_file,
                  "shift schedules per site (JSON; docs/telemetry.md, \"Shifts\"): the "
                  "edgefleet_server_site_shift gauge and GET /api/v1/shifts");
+  app.add_option("--threads", options.threads,
+                 "threads serving devices' check-ins (0: one per core); other requests run on one")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
+  app.add_option("--max-connections", options.max_connections,
+                 "most open connections (0: the open-file limit less a tenth); more are closed at "
+                 "accept, counted")
+      ->capture_default_str();
+  app.add_option("--max-connections-per-source", options.max_connections_per_source,
+                 "most open connections from one IPv4 address or IPv6 /64 (0: no bound); a "
+                 "plant's devices may share one NAT address")
+      ->capture_default_str();
   app.add_option("--port-file", port_file, "write the bound HTTPS port here (for --listen HOST:0)");
   CLI11_PARSE(app, argc, argv);
   if (init->parsed()) return init_repository(init_data, init_keys);

@@ -30,7 +30,7 @@ void print_token(const json::Json& reply) {
 // temporary folder beside `out`, checked with the agent's own loader, then renamed into place, so a
 // failure leaves nothing half-written. An existing `out` is never overwritten.
 void write_bootstrap(const std::filesystem::path& out, const std::string& id,
-                     const std::string& server_url, const std::string& ca_file,
+                     const std::vector<std::string>& server_urls, const std::string& ca_file,
                      const std::string& network_file, const std::string& token) {
   namespace fs = std::filesystem;
   const std::string command = "device bootstrap";
@@ -51,7 +51,8 @@ void write_bootstrap(const std::filesystem::path& out, const std::string& id,
     }
   };
   check(make_dirs(tmp, 0700));
-  json::Json device = {{"device_id", id}, {"server_url", server_url}};
+  json::Json device = {{"device_id", id}};
+  bootstrap::write_server_urls(device, server_urls);
   check(write_file_atomic(tmp / "device.json", device.dump(2) + "\n", 0644));
   check(write_file_atomic(tmp / "server-ca.pem", *ca, 0644));
   check(write_file_atomic(tmp / "enrollment-token", token + "\n", 0600));
@@ -193,12 +194,16 @@ void add_bootstrap_command(CLI::App& app) {
       "write a registered device's bootstrap folder (device.json, server CA, a new one-time "
       "enrollment token) for its bootstrap partition");
   static fleet_client::Overrides flags;
-  static std::string id, out, server_url, server_ca, network;
+  static std::string id, out, server_ca, network;
+  static std::vector<std::string> server_urls;
   static long ttl = 0;
   boot->add_option("ID", id, "a device registered with `edgefleet device add`")->required();
   boot->add_option("--out", out, "the folder to create (must not exist)")->required();
-  boot->add_option("--device-server-url", server_url,
-                   "the server URL as the device reaches it (default: --server)");
+  boot->add_option("--device-server-url", server_urls,
+                   "the server URL as the device reaches it (default: --server); repeat it, or "
+                   "separate URLs with commas, to list up to 16 replicas: the device starts on "
+                   "one at random and fails over to the others")
+      ->delimiter(',');
   boot->add_option("--server-ca", server_ca,
                    "CA certificate devices trust for the server (default: --ca)");
   boot->add_option("--network", network, "network.json to include (see docs/agent.md)");
@@ -207,7 +212,11 @@ void add_bootstrap_command(CLI::App& app) {
   boot->callback([] {
     auto settings = fleet_client::resolve(flags);
     if (!settings) fail("device bootstrap: " + settings.error().message);
-    const std::string url = server_url.empty() ? settings->server : server_url;
+    std::vector<std::string> urls = server_urls;
+    if (urls.empty()) urls.push_back(settings->server);
+    // Checked before a token is made: making one voids the device's previous token.
+    if (auto st = bootstrap::check_server_urls(urls); !st)
+      fail("device bootstrap: --device-server-url: " + st.error().message);
     const std::string ca = server_ca.empty() ? settings->ca_file : server_ca;
     if (std::filesystem::exists(out))
       fail("device bootstrap: " + out + " exists; choose a new folder");
@@ -216,7 +225,7 @@ void add_bootstrap_command(CLI::App& app) {
     if (ttl > 0) body["token_ttl_seconds"] = ttl;
     auto reply =
         must(client.call("POST", path_for(id) + "/enrollment-token", body), "device bootstrap");
-    write_bootstrap(out, id, url, ca, network, reply.json.value("enrollment_token", ""));
+    write_bootstrap(out, id, urls, ca, network, reply.json.value("enrollment_token", ""));
     std::cout << "bootstrap folder for " << id << " written to " << out << " (token expires "
               << reply.json.value("token_expires_at", "") << ")\n";
   });

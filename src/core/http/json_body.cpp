@@ -21,6 +21,9 @@ unsigned status_for(Errc code) {
       return 413;
     case Errc::unsupported:
       return 501;
+    case Errc::network:  // a server it needs (the database) is unreachable now: try again
+    case Errc::closed:   // the server is stopping
+      return 503;
     case Errc::timeout:
       return 504;
     case Errc::no_space:
@@ -31,7 +34,9 @@ unsigned status_for(Errc code) {
 }
 
 Response error_response(const Error& error) {
-  return Response::error(status_for(error.code), errc_name(error.code), error.message);
+  auto response = Response::error(status_for(error.code), errc_name(error.code), error.message);
+  if (response.status == 503) response.set("Retry-After", "5");
+  return response;
 }
 
 Result<json::Json> json_object_body(const Request& request, Response* refusal, bool allow_floats) {

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -44,11 +46,23 @@ std::string_view sv(beast::string_view s) {
 
 struct Server::State : std::enable_shared_from_this<State> {
   State(asio::io_context& c, Router r, Limits l)
-      : context(c), router(std::move(r)), limits(std::move(l)) {}
+      : context(c),
+        router(std::move(r)),
+        limits(std::move(l)),
+        budget(limits.connection_budget
+                   ? limits.connection_budget
+                   : ConnectionBudget::create(limits.max_connections,
+                                              limits.max_connections_per_source)) {}
+
+  void note(Refusal reason) {
+    refusals[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+  }
 
   asio::io_context& context;
   const Router router;
   const Limits limits;
+  const std::shared_ptr<ConnectionBudget> budget;
+  std::array<std::atomic<std::uint64_t>, kRefusals.size()> refusals{};
   RequestObserver observer;
   std::vector<std::unique_ptr<tcp::acceptor>> tcp_acceptors;
   std::vector<std::pair<std::unique_ptr<tcp::acceptor>, std::shared_ptr<TlsContext>>> tls_acceptors;
@@ -85,8 +99,12 @@ struct Exchange {
 
 // One client connection. Lives as long as its coroutine (which holds a shared_ptr).
 struct Connection : std::enable_shared_from_this<Connection> {
-  Connection(std::shared_ptr<Server::State> s, std::unique_ptr<detail::Transport> t)
-      : server(std::move(s)), transport(std::move(t)), timer(server->context) {
+  Connection(std::shared_ptr<Server::State> s, std::unique_ptr<detail::Transport> t,
+             ConnectionBudget::Ticket place)
+      : server(std::move(s)),
+        transport(std::move(t)),
+        ticket(std::move(place)),
+        timer(server->context) {
     server->connections.insert(this);
     std::lock_guard lock(server->count_mutex);
     ++server->count;
@@ -129,6 +147,7 @@ struct Connection : std::enable_shared_from_this<Connection> {
 
   std::shared_ptr<Server::State> server;
   std::unique_ptr<detail::Transport> transport;
+  ConnectionBudget::Ticket ticket;  // this connection's place in the budget, until it is destroyed
   asio::steady_timer timer;
   std::shared_ptr<Peer> peer = std::make_shared<Peer>();
   std::string buffer;  // bytes read but not yet parsed; empty (and unallocated) while idle
@@ -146,22 +165,39 @@ asio::awaitable<Status> Connection::read_more() {
   co_return Status{};
 }
 
+// Counts a connection cut at the header timeout (not one closed by stop()).
+void count_header_timeout(Server::State& server, const Error& error) {
+  if (error.code == Errc::timeout && !server.stopped) server.note(Refusal::header_timeout);
+}
+
 asio::awaitable<void> Connection::run() {
-  arm(server->limits.header_timeout);
+  const auto accepted = Clock::now();
+  const auto header_timeout = server->limits.header_timeout;
+  arm(header_timeout);
   auto started = co_await transport->start(*peer);
   disarm();
   if (!started) {
+    count_header_timeout(*server, started.error());
     transport->close();
     co_return;
   }
+  // The handshake and the first byte of the first request share one header timeout; later
+  // requests may be awaited for the idle timeout.
+  bool first = true;
   while (!closing && !server->stopped) {
     if (buffer.empty()) {
       std::string().swap(buffer);  // hold no buffer while idle
-      arm(server->limits.idle_timeout);
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          header_timeout - (Clock::now() - accepted));
+      arm(first ? std::max(left, std::chrono::milliseconds(1)) : server->limits.idle_timeout);
       auto ready = co_await transport->wait_readable();
       disarm();
-      if (!ready) break;
+      if (!ready) {
+        if (first) count_header_timeout(*server, ready.error());
+        break;
+      }
     }
+    first = false;
     if (!co_await serve_one()) break;
   }
   if (unread_body > 0) co_await drain_unread();
@@ -219,6 +255,7 @@ asio::awaitable<bool> Connection::read_head(bhttp::request_parser<bhttp::empty_b
     auto more = co_await read_more();
     if (!more) {
       disarm();
+      count_header_timeout(*server, more.error());
       // A client that sent part of a head and stalled is told why; one that sent nothing is not.
       if (more.error().code == Errc::timeout && got_any) {
         co_await respond(closing_error(408, "request_timeout",
@@ -515,7 +552,23 @@ std::size_t Server::connection_count() const {
   return state_->count;
 }
 
+std::uint64_t Server::refused(Refusal reason) const {
+  return state_->refusals[static_cast<std::size_t>(reason)].load(std::memory_order_relaxed);
+}
+
+const std::shared_ptr<ConnectionBudget>& Server::connection_budget() const {
+  return state_->budget;
+}
+
 namespace {
+
+// The source a connection counts against in the budget: its IP address; none for Unix sockets.
+std::optional<asio::ip::address> source_of(const tcp::endpoint& remote) {
+  return remote.address();
+}
+std::optional<asio::ip::address> source_of(const asio::local::stream_protocol::endpoint&) {
+  return std::nullopt;
+}
 
 template <class Acceptor, class MakeTransport>
 asio::awaitable<void> accept_loop(std::shared_ptr<Server::State> state, Acceptor& acceptor,
@@ -523,31 +576,46 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Server::State> state, Acceptor
   asio::steady_timer backoff(state->context);
   while (!state->stopped) {
     boost::system::error_code ec;
-    auto socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    typename Acceptor::endpoint_type remote;
+    auto socket =
+        co_await acceptor.async_accept(remote, asio::redirect_error(asio::use_awaitable, ec));
     if (state->stopped || ec == asio::error::operation_aborted ||
         ec == asio::error::bad_descriptor) {
       co_return;
     }
     if (ec) {
-      // Out of descriptors or memory: wait a little rather than spin.
+      // Out of descriptors or memory: the client stays queued and accept would fail again at
+      // once, so wait a little rather than spin; the listener carries on.
+      state->note(Refusal::accept_error);
       backoff.expires_after(std::chrono::milliseconds(50));
       co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    auto connection = std::make_shared<Connection>(state, make_transport(std::move(socket)));
+    auto admission = state->budget->admit(source_of(remote));
+    if (admission.refused) {
+      // Over a bound: closed as the socket goes out of scope, before any byte either way.
+      state->note(*admission.refused);
+      continue;
+    }
+    auto connection = std::make_shared<Connection>(state, make_transport(std::move(socket)),
+                                                   std::move(admission.ticket));
     asio::co_spawn(
         state->context, [connection]() -> asio::awaitable<void> { co_await connection->run(); },
         asio::detached);
   }
 }
 
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
 template <class Protocol>
 Result<std::unique_ptr<typename Protocol::acceptor>> open_acceptor(
-    asio::io_context& context, const typename Protocol::endpoint& endpoint, bool reuse) {
+    asio::io_context& context, const typename Protocol::endpoint& endpoint, bool reuse,
+    PortSharing sharing = PortSharing::exclusive) {
   auto acceptor = std::make_unique<typename Protocol::acceptor>(context);
   boost::system::error_code ec;
   acceptor->open(endpoint.protocol(), ec);
   if (!ec && reuse) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec && sharing == PortSharing::shared) acceptor->set_option(ReusePort(true), ec);
   if (!ec) acceptor->bind(endpoint, ec);
   if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return make_error(Errc::network, ec.message());
@@ -555,13 +623,13 @@ Result<std::unique_ptr<typename Protocol::acceptor>> open_acceptor(
 }
 
 // Binds host:port (port 0: any free port) for listen_tcp and listen_tls.
-Result<std::unique_ptr<tcp::acceptor>> open_tcp_acceptor(asio::io_context& context,
-                                                         const std::string& host,
-                                                         std::uint16_t port) {
+Result<std::unique_ptr<tcp::acceptor>> open_tcp_acceptor(
+    asio::io_context& context, const std::string& host, std::uint16_t port,
+    PortSharing sharing = PortSharing::exclusive) {
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(host, ec);
   if (ec) return make_error(Errc::invalid_argument, "not an IP address: " + host);
-  auto acceptor = open_acceptor<tcp>(context, tcp::endpoint(address, port), true);
+  auto acceptor = open_acceptor<tcp>(context, tcp::endpoint(address, port), true, sharing);
   if (!acceptor) {
     return std::move(acceptor).error().context("cannot listen on " + host + ":" +
                                                std::to_string(port));
@@ -570,6 +638,12 @@ Result<std::unique_ptr<tcp::acceptor>> open_tcp_acceptor(asio::io_context& conte
 }
 
 }  // namespace
+
+Result<std::uint16_t> reserve_tcp_port(const std::string& host, std::uint16_t port) {
+  asio::io_context context(1);
+  EF_TRY(auto probe, open_tcp_acceptor(context, host, port));
+  return probe->local_endpoint().port();
+}
 
 Result<std::uint16_t> Server::listen_tcp(const std::string& host, std::uint16_t port) {
   EF_TRY(auto acceptor, open_tcp_acceptor(state_->context, host, port));
@@ -585,8 +659,8 @@ Result<std::uint16_t> Server::listen_tcp(const std::string& host, std::uint16_t 
 }
 
 Result<std::uint16_t> Server::listen_tls(const std::string& host, std::uint16_t port,
-                                         std::shared_ptr<TlsContext> tls) {
-  EF_TRY(auto acceptor, open_tcp_acceptor(state_->context, host, port));
+                                         std::shared_ptr<TlsContext> tls, PortSharing sharing) {
+  EF_TRY(auto acceptor, open_tcp_acceptor(state_->context, host, port, sharing));
   const std::uint16_t bound = acceptor->local_endpoint().port();
   auto& ref = *acceptor;
   state_->tls_acceptors.emplace_back(std::move(acceptor), tls);

@@ -1,6 +1,8 @@
 #include "device/agent/agent.hpp"
 
+#include <cstdlib>
 #include <iostream>
+#include <random>
 #include <thread>
 
 #include "core/bootstrap/bootstrap.hpp"
@@ -30,12 +32,17 @@ bool transient(const Error& e) {
   return e.code == Errc::network || e.code == Errc::timeout;
 }
 
+server_choice::Random system_random() {
+  auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
+  return [rng] { return (*rng)(); };
+}
+
 }  // namespace
 
 Agent::Agent(AgentConfig config, const std::atomic<bool>& stop)
     : config_(std::move(config)),
       stop_(stop),
-      backoff_({.initial = std::chrono::seconds(1), .max = config_.max_backoff, .jitter = true}),
+      servers_({.base = std::chrono::seconds(1), .cap = config_.max_backoff}, system_random()),
       paths_{config_.data_dir / "identity"},
       report_(config_.report_figures_every) {
   // A check-in is held for minutes: SIGTERM must not wait for it, nor the watchdog bite.
@@ -75,7 +82,11 @@ void Agent::start_telemetry() {
   t.control_socket = config_.control_socket.empty() ? config_.data_dir / "run" / "runtime.sock"
                                                     : config_.control_socket;
   t.device_id = identity_->device_id;
-  t.endpoint = credentials::endpoint(paths_, identity_->server_url, true);
+  t.endpoint = credentials::endpoint(paths_, servers_.current(), true);
+  t.server_url = [this] {
+    std::lock_guard lock(server_mutex_);
+    return server_now_;
+  };
   telemetry_thread_ =
       std::thread([this, t] { run_telemetry(t, update_counts_, server_back_, telemetry_stop_); });
 }
@@ -102,7 +113,8 @@ Status Agent::load_or_enrol() {
   auto identity = credentials::load(paths_);
   while (!identity && !stop_) {
     EF_TRY(auto boot, bootstrap::load(config_.bootstrap_dir, true));
-    identity = credentials::enroll(paths_, boot, api_);
+    choose_from(boot.server_urls);
+    identity = credentials::enroll(paths_, boot, servers_.current(), api_);
     if (identity) {
       log("enrolled as " + identity->device_id);
       break;
@@ -110,14 +122,36 @@ Status Agent::load_or_enrol() {
     if (identity.error().code == Errc::refused)
       return std::move(identity).error().context("enrollment refused");
     log("enrollment failed, will retry: " + identity.error().message);
-    if (config_.once) return std::move(identity).error();
-    sleep_with_backoff();
+    if (!back_off(server_choice::server_down(api_.last_status())))
+      return std::move(identity).error();
   }
   if (!identity) return {};  // stopped
   identity_ = std::move(*identity);
-  api_.set_endpoint(credentials::endpoint(paths_, identity_->server_url, true));
-  backoff_.reset();
+  choose_from(identity_->server_urls);  // also gives the API client the device certificate
+  servers_.succeeded();
   return {};
+}
+
+// A new list draws a server at random (the same list keeps the choice), and says which.
+void Agent::choose_from(const std::vector<std::string>& urls) {
+  const auto before = servers_.urls();
+  servers_.use(urls);
+#if EF_FAIL_POINTS
+  if (const char* first = std::getenv("EDGEFLEET_FIRST_SERVER"); first && before.empty())
+    servers_.start_at(std::strtoul(first, nullptr, 10));
+#endif
+  if (servers_.urls() != before) {
+    log("server " + servers_.current() + " (" + std::to_string(servers_.index() + 1) + " of " +
+        std::to_string(servers_.urls().size()) + ")");
+  }
+  follow_current_server();
+}
+
+// Points the API client (once enrolled) and the telemetry thread at the current server.
+void Agent::follow_current_server() {
+  if (identity_) api_.set_endpoint(credentials::endpoint(paths_, servers_.current(), true));
+  std::lock_guard lock(server_mutex_);
+  server_now_ = servers_.current();
 }
 
 // The update engine over the journal; finishes or undoes whatever update a kill interrupted.
@@ -143,7 +177,7 @@ Status Agent::start_engine() {
 // round while the old certificate still works.
 void Agent::renew_if_due() {
   if (utc_now() < identity_->renew_after) return;
-  if (auto renewed = credentials::renew(paths_, *identity_, api_)) {
+  if (auto renewed = credentials::renew(paths_, *identity_, servers_.current(), api_)) {
     identity_ = std::move(*renewed);
     log("certificate renewed until " + format_utc(identity_->not_after));
   } else {
@@ -165,14 +199,13 @@ Result<Agent::Round> Agent::check_in() {
     } else {
       log("check-in failed, will retry: " + result.error().message);
     }
-    if (config_.once) return std::move(result).error();
-    sleep_with_backoff();
+    if (!back_off(server_choice::server_down(api_.last_status()))) return std::move(result).error();
     report_now_ = true;
     return Round::again;
   }
   report_.acknowledged();
-  if (backoff_.failures() > 0) ++server_back_;
-  backoff_.reset();
+  if (servers_.failures() > 0) ++server_back_;
+  servers_.succeeded();
   report_now_ = false;
   if (!result->etag.empty()) etag_ = result->etag;
   if (result->changed && result->desired) {
@@ -192,13 +225,16 @@ void Agent::apply_desired() {
   const bool pending = s.committed != desired_->release || s.update.has_value();
   if (!pending || s.failed.contains(desired_->release)) return;
   log("updating to " + desired_->release);
-  if (auto st = engine_->apply(*desired_); !st) {
+  Target target = *desired_;  // from a listed server: fetched from the current one
+  target.metadata_url = servers_.rebase(target.metadata_url);
+  target.blobs_url = servers_.rebase(target.blobs_url);
+  if (auto st = engine_->apply(target); !st) {
     log(st.error().message);
     if (st.error().code == Errc::rolled_back)
       ++update_counts_.rolled_back;
     else if (!transient(st.error()))
       ++update_counts_.failed;
-    if (transient(st.error())) sleep_with_backoff();
+    if (transient(st.error())) sleep_for(servers_.same_server());
   } else {
     ++update_counts_.committed;
     log("release " + desired_->release + " committed");
@@ -206,10 +242,25 @@ void Agent::apply_desired() {
   report_now_ = true;  // tell the server at once how it went
 }
 
-// Waits the next back-off, waking early when asked to stop, and keeps the watchdog fed: a
-// 60 s back-off is waiting, not hanging.
-void Agent::sleep_with_backoff() {
-  const auto until = Clock::now() + backoff_.next();
+// After a failure: moves to the next server if this one is down, then waits. Returns false when
+// a --once run should give up instead (every server failed, or this one refused).
+bool Agent::back_off(bool down) {
+  const std::string failed = servers_.current();
+  const auto wait = down ? servers_.next_server() : servers_.same_server();
+  if (config_.once && servers_.rounds() > 0) return false;
+  if (servers_.current() != failed) {
+    log("server " + failed + " unreachable; trying " + servers_.current() + " in " +
+        std::to_string(wait.count()) + " ms");
+    follow_current_server();
+  }
+  sleep_for(wait);
+  return true;
+}
+
+// Waits, waking early when asked to stop, and keeps the watchdog fed: a 60 s back-off is
+// waiting, not hanging.
+void Agent::sleep_for(std::chrono::milliseconds wait) {
+  const auto until = Clock::now() + wait;
   while (!stop_ && Clock::now() < until) {
     watchdog_.alive();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

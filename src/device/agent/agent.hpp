@@ -4,19 +4,26 @@
 //
 // One round of Agent::run() is its named steps in order: load_trust_root, load_or_enrol,
 // start_engine (recovers an interrupted update), then per round renew_if_due, check_in,
-// apply_desired, and sleep_with_backoff after a failure. Not thread-safe: one thread runs it;
+// apply_desired, and back_off after a failure. Not thread-safe: one thread runs it;
 // `stop` may be set from a signal handler.
+//
+// Servers: the bootstrap may list several replicas (server_urls). The agent starts on one at
+// random and stays with it while it answers; a request that gets no answer or an HTTP 5xx moves it
+// to the next, with jittered back-off after a full round (device/server_choice). A 4xx answer
+// comes from a live server and does not. Check-ins, renewals, telemetry and downloads from a
+// listed server all go to the current one. Builds with fail points (EF_FAIL_POINTS) honour
+// EDGEFLEET_FIRST_SERVER=<index> to fix the first choice, for tests.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 
-#include "core/common/backoff.hpp"
 #include "core/common/result.hpp"
 #include "device/agent/report_diff.hpp"
 #include "device/agent/telemetry_loop.hpp"
@@ -24,6 +31,7 @@
 #include "device/agent/watchdog.hpp"
 #include "device/blob_download/blob_download.hpp"
 #include "device/credentials/credentials.hpp"
+#include "device/server_choice/server_choice.hpp"
 #include "device/server_link/server_link.hpp"
 #include "device/supervisor/supervisor.hpp"
 
@@ -70,15 +78,21 @@ class Agent {
   void renew_if_due();
   Result<Round> check_in();
   void apply_desired();
-  void sleep_with_backoff();
+  void choose_from(const std::vector<std::string>& urls);
+  void follow_current_server();
+  bool back_off(bool server_down);
+  void sleep_for(std::chrono::milliseconds wait);
   void report_progress(std::string_view phase);
   json::Json make_report() const;
 
   AgentConfig config_;
   const std::atomic<bool>& stop_;
   Watchdog watchdog_;
-  // Jittered, so a fleet that lost its server together does not come back in step.
-  Backoff backoff_;
+  // Which replica, and the jittered waits after failures (a fleet that lost its server together
+  // does not come back in step).
+  server_choice::ServerChoice servers_;
+  std::mutex server_mutex_;  // guards server_now_: the telemetry thread reads it
+  std::string server_now_;
   credentials::Paths paths_;
   server_link::Client api_{{}};
   std::string trust_root_json_;

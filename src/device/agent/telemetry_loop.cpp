@@ -51,7 +51,12 @@ telemetry_pipeline::Collect make_collect(const TelemetryConfig& config) {
 void run_telemetry(const TelemetryConfig& config, const telemetry_pipeline::UpdateCounts& updates,
                    const std::atomic<std::uint64_t>& server_back, const std::atomic<bool>& stop) {
   auto api = std::make_shared<server_link::Client>(config.endpoint);
-  auto send = [api, id = config.device_id](std::string_view batch) {
+  auto send = [api, id = config.device_id, endpoint = config.endpoint,
+               url = config.server_url](std::string_view batch) mutable {
+    if (std::string now = url ? url() : endpoint.server_url; now != endpoint.server_url) {
+      endpoint.server_url = std::move(now);
+      api->set_endpoint(endpoint);
+    }
     return delivery_of(api->send_telemetry(id, batch));
   };
   auto pipeline = telemetry_pipeline::Pipeline::open({.dir = config.data_dir / "telemetry"},

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "device/server_link/server_link.hpp"
@@ -22,6 +23,9 @@ struct TelemetryConfig {
   std::filesystem::path control_socket;  // the runtime's
   std::string device_id;
   server_link::Endpoint endpoint;
+  // When set, each batch goes to the URL it returns (the main loop's current server), so
+  // telemetry follows a fail-over. Called from the telemetry thread.
+  std::function<std::string()> server_url;
 };
 
 // Runs rounds until stop; logs what fails and keeps going (telemetry never stops the agent).

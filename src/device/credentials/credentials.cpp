@@ -48,7 +48,7 @@ Result<Identity> load(const Paths& paths) {
   EF_TRY(Json j, json::parse_strict(text));
   Identity id;
   EF_TRY(id.device_id, json::get_string(j, "device_id"));
-  EF_TRY(id.server_url, json::get_string(j, "server_url"));
+  EF_TRY(id.server_urls, bootstrap::read_server_urls(j, false));
   EF_TRY(std::string not_after, json::get_string(j, "not_after"));
   EF_TRY(std::string renew_after, json::get_string(j, "renew_after"));
   EF_TRY(id.not_after, parse_utc(not_after));
@@ -65,17 +65,17 @@ Status store(const Paths& paths, const Identity& id, const server_link::Certific
   EF_CHECK(write_file_atomic(paths.certificate(), cert.certificate_pem, 0644));
   if (!cert.ca_certificate_pem.empty())
     EF_CHECK(write_file_atomic(paths.ca(), cert.ca_certificate_pem, 0644));
-  const Json info{{"device_id", id.device_id},
-                  {"server_url", id.server_url},
-                  {"not_after", format_utc(id.not_after)},
-                  {"renew_after", format_utc(id.renew_after)}};
+  Json info{{"device_id", id.device_id},
+            {"not_after", format_utc(id.not_after)},
+            {"renew_after", format_utc(id.renew_after)}};
+  bootstrap::write_server_urls(info, id.server_urls);
   return write_file_atomic(paths.info(), info.dump(1) + "\n", 0600);
 }
 
 }  // namespace
 
 Result<Identity> enroll(const Paths& paths, const bootstrap::Bootstrap& boot,
-                        server_link::Client& api) {
+                        const std::string& server_url, server_link::Client& api) {
   EF_CHECK(make_dirs(paths.dir, 0700));
   if (!fs::exists(paths.ca())) EF_CHECK(write_file_atomic(paths.ca(), boot.server_ca_pem, 0644));
   std::string key_pem;
@@ -87,22 +87,23 @@ Result<Identity> enroll(const Paths& paths, const bootstrap::Bootstrap& boot,
     EF_CHECK(write_file_atomic(paths.key(), key_pem, 0600));
   }
   EF_TRY(std::string csr, pki::make_csr(key_pem, boot.device_id));
-  api.set_endpoint(endpoint(paths, boot.server_url, false));
+  api.set_endpoint(endpoint(paths, server_url, false));
   EF_TRY(server_link::Certificate cert, api.enroll(boot.device_id, boot.enrollment_token, csr));
-  Identity id{boot.device_id, boot.server_url, cert.not_after, cert.renew_after};
+  Identity id{boot.device_id, boot.server_urls, cert.not_after, cert.renew_after};
   EF_CHECK(store(paths, id, cert));
   return id;
 }
 
-Result<Identity> renew(const Paths& paths, const Identity& current, server_link::Client& api) {
+Result<Identity> renew(const Paths& paths, const Identity& current, const std::string& server_url,
+                       server_link::Client& api) {
   EF_TRY(auto pair, pki::generate_ec_key());
   EF_TRY(std::string csr, pki::make_csr(pair.private_key_pem, current.device_id));
-  api.set_endpoint(endpoint(paths, current.server_url, true));
+  api.set_endpoint(endpoint(paths, server_url, true));
   EF_TRY(server_link::Certificate cert, api.renew(current.device_id, csr));
   // Both new files first, then the renames (finish_renewal completes them after a crash).
   const fs::path next_key = paths.dir / "device.key.next";
   EF_CHECK(write_file_atomic(next_key, pair.private_key_pem, 0600));
-  Identity id{current.device_id, current.server_url, cert.not_after, cert.renew_after};
+  Identity id{current.device_id, current.server_urls, cert.not_after, cert.renew_after};
   EF_CHECK(write_file_atomic(paths.dir / "device.crt.next", cert.certificate_pem, 0644));
   if (::rename(next_key.c_str(), paths.key().c_str()) != 0)
     return os_error("cannot install", paths.key(), errno);
@@ -111,7 +112,7 @@ Result<Identity> renew(const Paths& paths, const Identity& current, server_link:
   }
   EF_CHECK(fsync_dir(paths.dir));
   EF_CHECK(store(paths, id, cert));
-  api.set_endpoint(endpoint(paths, current.server_url, true));
+  api.set_endpoint(endpoint(paths, server_url, true));
   return id;
 }
 

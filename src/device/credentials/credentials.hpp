@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/bootstrap/bootstrap.hpp"
 #include "core/common/result.hpp"
@@ -27,7 +28,9 @@ struct Paths {
 
 struct Identity {
   std::string device_id;
-  std::string server_url;
+  // What it enrolled with (bootstrap server_urls); identity.json written before server_urls
+  // existed holds one "server_url" and reads as a one-element list.
+  std::vector<std::string> server_urls;
   UtcTime not_after;
   UtcTime renew_after;
 };
@@ -35,14 +38,16 @@ struct Identity {
 // The identity in dir, or not_found if the device has not enrolled yet.
 Result<Identity> load(const Paths& paths);
 
-// Enrols: generates a key (0600) if there is none, sends a CSR with the bootstrap token, stores
-// the certificate and CA. A refusal by the server is returned as-is (with its HTTP status).
+// Enrols through server_url (one of boot.server_urls: the agent's current choice): generates a
+// key (0600) if there is none, sends a CSR with the bootstrap token, stores the certificate and
+// CA. A refusal by the server is returned as-is (with its HTTP status).
 Result<Identity> enroll(const Paths& paths, const bootstrap::Bootstrap& boot,
-                        server_link::Client& api);
+                        const std::string& server_url, server_link::Client& api);
 
-// Renews with a fresh key over mutual TLS; the old key and certificate stay until the new ones
-// are stored, so an interrupted renewal leaves a working identity.
-Result<Identity> renew(const Paths& paths, const Identity& current, server_link::Client& api);
+// Renews with a fresh key over mutual TLS through server_url; the old key and certificate stay
+// until the new ones are stored, so an interrupted renewal leaves a working identity.
+Result<Identity> renew(const Paths& paths, const Identity& current, const std::string& server_url,
+                       server_link::Client& api);
 
 server_link::Endpoint endpoint(const Paths& paths, const std::string& server_url,
                                bool with_client_certificate);

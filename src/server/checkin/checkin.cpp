@@ -191,19 +191,24 @@ store::RunningVersion running_of(const json::Json& report, UtcTime now) {
 
 // Merges the reported fields into the device's last report and stores it when it changed (most
 // check-ins change nothing and cost no write), and notes the device as seen.
-Status record_report(Services& s, const store::Device& device, json::Json report) {
+asio::awaitable<Status> record_report(Services& s, const store::Device& device, json::Json report) {
   const auto now = utc_now();
   json::Json merged = device.report.is_object() ? device.report : json::Json::object();
   for (auto& [key, value] : report.items())
     merged[key] = std::move(value);
   if (merged != device.report) {
-    EF_CHECK(s.store.in_transaction([&]() -> Status {
-      EF_CHECK(s.store.save_report(device.id, merged, now));
-      return s.store.record_running(device.id, running_of(merged, now));
-    }));
+    auto running = running_of(merged, now);
+    // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
+    store::GroupCommit::Work write = [id = device.id, merged = std::move(merged), running,
+                                      now](store::Store& db) -> Status {
+      EF_CHECK(db.save_report(id, merged, now));
+      return db.record_running(id, running);
+    };
+    auto saved = co_await s.reports.write(std::move(write));
+    if (!saved) co_return saved;
   }
   s.presence.seen(device.id, now);
-  return {};
+  co_return Status{};
 }
 
 // Holds the check-in until the device's desired state differs from `known` (200), the wait ends
@@ -245,7 +250,7 @@ asio::awaitable<Response> checkin(std::shared_ptr<Services> s, Request& r) {
     if (!body) co_return refusal;
     auto report = normalize_report(*body);
     if (!report) co_return Response::error(400, "bad_report", report.error().message);
-    if (auto saved = record_report(*s, *device, std::move(*report)); !saved)
+    if (auto saved = co_await record_report(*s, *device, std::move(*report)); !saved)
       co_return http::error_response(saved.error());
   }
   // Nothing of the request is needed while it waits; an idle device should cost only its

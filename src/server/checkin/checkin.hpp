@@ -10,6 +10,8 @@
 // equals If-None-Match. With wait > 0 (at most Settings::max_wait) and a matching If-None-Match,
 // the request is held until the desired state changes (200, within milliseconds of the change) or
 // the wait ends (304): a long-poll. A revoked device's held request ends at once with 403.
+// A changed report is answered only once it is durable; changed reports from many devices share
+// one transaction (group commit).
 #pragma once
 
 #include <chrono>
@@ -19,6 +21,7 @@
 #include "server/desired_state/change_hub.hpp"
 #include "server/desired_state/desired_state.hpp"
 #include "server/device_registry/presence.hpp"
+#include "server/store/group_commit/group_commit.hpp"
 #include "server/store/store.hpp"
 
 namespace ef::checkin {
@@ -40,7 +43,8 @@ struct Settings {
 };
 
 struct Services {
-  store::Store& store;
+  store::Store& store;          // reads, on the calling thread's connection
+  store::GroupCommit& reports;  // changed reports: answered once durable, one fsync per batch
   desired_state::ChangeHub& hub;
   device_registry::Presence& presence;
   const desired_state::RepositoryUrls& urls;

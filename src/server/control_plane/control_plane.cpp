@@ -3,18 +3,23 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "core/common/fs.hpp"
 #include "core/metrics/metrics.hpp"
 #include "core/pki/pki.hpp"
 #include "server/audit/audit.hpp"
+#include "server/control_plane/worker_threads.hpp"
 #include "server/desired_state/change_hub.hpp"
 #include "server/desired_state/desired_state.hpp"
 #include "server/inventory/inventory.hpp"
 #include "server/operator_auth/operator_auth.hpp"
 #include "server/prometheus_relay/relay.hpp"
+#include "server/store/group_commit/group_commit.hpp"
 #include "server/store/open/open_store.hpp"
+#include "server/store/per_thread/per_thread_store.hpp"
+#include "server/store/postgres_listener/change_listener.hpp"
 
 namespace ef::control_plane {
 
@@ -78,7 +83,10 @@ struct ControlPlane::Impl {
 
   asio::io_context& context;
   Config config;
-  std::unique_ptr<store::Store> store;
+  std::unique_ptr<store::Store> store;  // one connection per thread (PerThreadStore)
+  std::unique_ptr<store::GroupCommit> reports;
+  // With PostgreSQL: changes made through other replicas wake this one's long-polls.
+  std::unique_ptr<store::ChangeListener> listener;
   std::optional<pki::CertificateAuthority> ca;
   std::unique_ptr<audit::AuditLog> log;
   std::unique_ptr<operator_auth::OperatorAuth> auth;
@@ -86,6 +94,8 @@ struct ControlPlane::Impl {
   device_registry::Presence presence;
   metrics::Registry metrics;
   std::unique_ptr<http::Server> server;
+  std::unique_ptr<WorkerThreads> workers;  // threads beyond this one (config.threads - 1)
+  std::vector<std::unique_ptr<http::Server>> worker_servers;
   std::unique_ptr<http::Server> metrics_server;
   std::unique_ptr<prometheus_relay::Relay> relay;
   std::optional<std::string> admin_token;
@@ -97,6 +107,7 @@ struct ControlPlane::Impl {
   std::optional<std::uint16_t> metrics_port;
   bool stopped = false;
 
+  std::mutex metric_cache_mutex;  // the caches below, filled from every serving thread
   std::map<std::pair<std::string, unsigned>, metrics::Counter*> request_counters;
   std::map<std::string, metrics::Histogram*> latency;
   std::map<std::string, metrics::Counter*> enrollments;
@@ -110,7 +121,11 @@ struct ControlPlane::Impl {
   metrics::Registry::GaugeReadings site_shifts();
   void add_shift_routes(http::Router& router);
   http::Router api_routes();
+  Status open_store();
   Status listen_tls(http::Router router);
+  Status start_workers(const http::Router& router, const std::shared_ptr<http::TlsContext>& tls);
+  std::size_t connection_count() const;
+  metrics::Registry::GaugeReadings connections_refused() const;
   Status listen_metrics();
   void add_common_routes(http::Router& router);
   void observe(const http::RequestRecord& record);
@@ -118,6 +133,8 @@ struct ControlPlane::Impl {
   void count_checkin(unsigned status);
   void schedule_flush();
   void schedule_refresh();
+  void stop();
+  ~Impl();
 };
 
 Status ControlPlane::Impl::open() {
@@ -127,7 +144,7 @@ Status ControlPlane::Impl::open() {
   EF_CHECK(make_dirs(dir / "uploads", 0700));
   EF_CHECK(make_dirs(dir / "repository" / "metadata", 0755));
   EF_CHECK(make_dirs(dir / "repository" / "blobs" / "sha256", 0755));
-  EF_TRY(store, store::open_store(config.database, dir));
+  EF_CHECK(open_store());
   EF_TRY(auto authority,
          pki::CertificateAuthority::load_or_create(dir / "pki", "edgefleet fleet CA"));
   ca = std::move(authority);
@@ -139,6 +156,26 @@ Status ControlPlane::Impl::open() {
     EF_CHECK(log->record("server", "token.create", "initial admin", "local", {{"role", "admin"}}));
   }
   config.limits.upload_dir = dir / "uploads";
+  return {};
+}
+
+// Every serving thread reads through its own connection; changed check-in reports go through one
+// more, the group-commit writer's.
+Status ControlPlane::Impl::open_store() {
+  auto open = [database = config.database, dir = config.data_dir] {
+    return store::open_store(database, dir);
+  };
+  EF_TRY(auto first, open());
+  store = std::make_unique<store::PerThreadStore>(open, std::move(first));
+  EF_TRY(auto writer, open());
+  reports = std::make_unique<store::GroupCommit>(std::move(writer));
+  if (!store::is_postgres_url(config.database)) return {};
+  // The hub is thread-safe: the listener's thread wakes long-polls directly. After a lost
+  // connection notices may have been missed, so every long-poll re-reads its state.
+  EF_TRY(listener,
+         store::ChangeListener::start(
+             config.database, {.on_change = [this](const std::string& id) { hub.notify(id); },
+                               .on_resync = [this] { hub.notify_all(); }}));
   return {};
 }
 
@@ -163,6 +200,7 @@ void report_metric_error(const Error& error) {
 }  // namespace
 
 void ControlPlane::Impl::observe(const http::RequestRecord& record) {
+  std::lock_guard lock(metric_cache_mutex);
   const std::string route = record.route.empty() ? "unmatched" : std::string(record.route);
   auto counter = cached(request_counters, {route, record.status}, [&] {
     return metrics.counter("edgefleet_server_http_requests_total",
@@ -182,6 +220,7 @@ void ControlPlane::Impl::observe(const http::RequestRecord& record) {
 }
 
 void ControlPlane::Impl::count_enrollment(std::string_view outcome) {
+  std::lock_guard lock(metric_cache_mutex);
   auto counter = cached(enrollments, std::string(outcome), [&] {
     return metrics.counter("edgefleet_server_enrollments_total", "Enrollment attempts, by outcome",
                            {{"outcome", std::string(outcome)}});
@@ -191,6 +230,7 @@ void ControlPlane::Impl::count_enrollment(std::string_view outcome) {
 }
 
 void ControlPlane::Impl::count_checkin(unsigned status) {
+  std::lock_guard lock(metric_cache_mutex);
   auto counter = cached(checkins, status, [&] {
     return metrics.counter("edgefleet_server_checkins_total",
                            "Device check-ins answered, by status",
@@ -233,9 +273,19 @@ Status ControlPlane::Impl::register_gauges() {
                                "(sites with registered devices or listed in --shifts)",
                                {"shift", "site"}, [this] { return site_shifts(); }));
   }
-  return metrics.gauge_fn("edgefleet_server_connections", "Open client connections", {}, [this] {
-    return static_cast<double>(server ? server->connection_count() : 0);
-  });
+  EF_CHECK(metrics.gauge_fn("edgefleet_server_report_writes",
+                            "Changed check-in reports written (group commit), since start", {},
+                            [this] { return static_cast<double>(reports->stats().writes); }));
+  EF_CHECK(metrics.gauge_fn(
+      "edgefleet_server_report_transactions",
+      "Transactions (each one fsync) that wrote changed check-in reports, since start", {},
+      [this] { return static_cast<double>(reports->stats().transactions); }));
+  EF_CHECK(metrics.gauges_fn(
+      "edgefleet_server_connections_refused",
+      "Connections refused at accept or cut before their request was read, by reason, since start",
+      {"reason"}, [this] { return connections_refused(); }));
+  return metrics.gauge_fn("edgefleet_server_connections", "Open client connections", {},
+                          [this] { return static_cast<double>(connection_count()); });
 }
 
 // Read at every scrape: one series per enrolled device, for the device-offline alert.
@@ -318,7 +368,7 @@ http::Router ControlPlane::Impl::api_routes() {
   enrollment::add_routes(router, {*store, *ca, *log, config.enrollment,
                                   [this](std::string_view outcome) { count_enrollment(outcome); }});
   desired_state::add_routes(router, {*store, hub, *auth, *log, urls});
-  checkin::add_routes(router, {*store, hub, presence, urls, config.checkin,
+  checkin::add_routes(router, {*store, *reports, hub, presence, urls, config.checkin,
                                [this](unsigned status) { count_checkin(status); }});
   inventory::add_routes(router, *store, presence, config.registry,
                         auth->guard(store::Role::read_only));
@@ -345,9 +395,16 @@ Status ControlPlane::Impl::listen_tls(http::Router router) {
   EF_TRY(auto tls, http::TlsContext::create(
                        {files.certificate, files.key, config.data_dir / "pki" / "ca.crt"}));
 
-  server = std::make_unique<http::Server>(context, std::move(router), config.limits);
+  const auto sharing =
+      config.threads > 1 ? http::PortSharing::shared : http::PortSharing::exclusive;
+  port = config.listen_port;
+  if (sharing == http::PortSharing::shared) {
+    EF_TRY(port, http::reserve_tcp_port(config.listen_host, config.listen_port));
+  }
+  server = std::make_unique<http::Server>(context, router, config.limits);
   server->set_observer([this](const http::RequestRecord& record) { observe(record); });
-  EF_TRY(port, server->listen_tls(config.listen_host, config.listen_port, tls));
+  EF_TRY(port, server->listen_tls(config.listen_host, port, tls, sharing));
+  EF_CHECK(start_workers(router, tls));
   if (config.public_url.empty()) {
     const std::string host = config.server_dns_names.empty() ? config.server_ip_addresses.front()
                                                              : config.server_dns_names.front();
@@ -355,6 +412,43 @@ Status ControlPlane::Impl::listen_tls(http::Router router) {
   }
   urls = {config.public_url + "/repo/metadata/", config.public_url + "/repo/blobs/sha256/"};
   return {};
+}
+
+// Check-ins run on every thread; everything else on this one (see worker_threads.hpp).
+Status ControlPlane::Impl::start_workers(const http::Router& router,
+                                         const std::shared_ptr<http::TlsContext>& tls) {
+  if (config.threads <= 1) return {};
+  static const std::set<std::string, std::less<>> kParallel = {"devices.checkin"};
+  workers = std::make_unique<WorkerThreads>(context, config.threads - 1);
+  for (std::size_t i = 0; i < workers->size(); ++i) {
+    auto worker = std::make_unique<http::Server>(
+        workers->context(i), worker_router(router, context, kParallel), config.limits);
+    worker->set_observer([this](const http::RequestRecord& record) { observe(record); });
+    EF_CHECK(worker->listen_tls(config.listen_host, port, tls, http::PortSharing::shared));
+    worker_servers.push_back(std::move(worker));
+  }
+  workers->start();
+  return {};
+}
+
+std::size_t ControlPlane::Impl::connection_count() const {
+  std::size_t n = server ? server->connection_count() : 0;
+  for (const auto& worker : worker_servers)
+    n += worker->connection_count();
+  return n;
+}
+
+metrics::Registry::GaugeReadings ControlPlane::Impl::connections_refused() const {
+  metrics::Registry::GaugeReadings out;
+  for (const auto reason : http::kRefusals) {
+    std::uint64_t n = 0;
+    for (const auto* s : {server.get(), metrics_server.get()})
+      n += s ? s->refused(reason) : 0;
+    for (const auto& worker : worker_servers)
+      n += worker->refused(reason);
+    out.push_back({{{"reason", std::string(http::to_string(reason))}}, static_cast<double>(n)});
+  }
+  return out;
 }
 
 Status ControlPlane::Impl::listen_metrics() {
@@ -414,9 +508,7 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::start(asio::io_context& cont
 
 ControlPlane::ControlPlane(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-ControlPlane::~ControlPlane() {
-  stop();
-}
+ControlPlane::~ControlPlane() = default;
 
 std::uint16_t ControlPlane::port() const {
   return impl_->port;
@@ -429,15 +521,31 @@ const std::optional<std::string>& ControlPlane::initial_admin_token() const {
 }
 
 void ControlPlane::stop() {
-  if (impl_->stopped) return;
-  impl_->stopped = true;
-  impl_->flush_timer.cancel();
-  impl_->refresh_timer.cancel();
-  impl_->hub.notify_all();
-  if (impl_->server) impl_->server->stop();
-  if (impl_->metrics_server) impl_->metrics_server->stop();
-  if (impl_->relay) impl_->relay->stop();
-  (void)impl_->presence.flush(*impl_->store);
+  impl_->stop();
+}
+
+void ControlPlane::Impl::stop() {
+  if (stopped) return;
+  stopped = true;
+  flush_timer.cancel();
+  refresh_timer.cancel();
+  hub.notify_all();
+  if (server) server->stop();
+  for (auto& worker : worker_servers)
+    worker->stop();
+  if (metrics_server) metrics_server->stop();
+  if (relay) relay->stop();
+  if (listener) listener->stop();
+  if (store) (void)presence.flush(*store);
+}
+
+ControlPlane::Impl::~Impl() {
+  stop();
+  // Workers end once their connections have (a held check-in may still await its report's write,
+  // so the writer outlives them); then the writer drains what is queued.
+  if (workers) workers->join();
+  worker_servers.clear();
+  if (reports) reports->stop();
 }
 
 }  // namespace ef::control_plane

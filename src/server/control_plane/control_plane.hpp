@@ -51,6 +51,9 @@ struct Config {
   // How devices reach this server (repository URLs in desired state); default
   // https://<first DNS name>:<port>.
   std::string public_url;
+  // Threads serving the TLS port: this one (running the context given to start()) and threads - 1
+  // more. Check-ins run on all of them; other routes run on this one (worker_threads.hpp).
+  std::size_t threads = 1;
   http::Limits limits;
   enrollment::Settings enrollment;
   checkin::Settings checkin;

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <csignal>
 #include <iostream>
+#include <thread>
 
 #include "core/common/fs.hpp"
 #include "server/store/open/open_store.hpp"
@@ -47,7 +48,8 @@ void announce(const ControlPlane& control, const Config& config) {
               << *token << std::endl;
   }
   std::cout << "edgefleet-server: listening on https://" << config.listen_host << ":"
-            << control.port();
+            << control.port() << " (" << config.threads
+            << (config.threads == 1 ? " thread" : " threads") << ")";
   if (control.metrics_port())
     std::cout << ", metrics on http://" << *config.metrics_host << ":" << *control.metrics_port();
   std::cout << std::endl;
@@ -90,6 +92,10 @@ Result<Config> config_from(const ServeOptions& options) {
   config.public_url = options.public_url;
   config.enrollment.certificate_validity = std::chrono::hours(24 * options.device_certificate_days);
   config.checkin.max_wait = options.max_wait;
+  config.limits.max_connections = options.max_connections;
+  config.limits.max_connections_per_source = options.max_connections_per_source;
+  config.threads =
+      options.threads != 0 ? options.threads : std::max(1U, std::thread::hardware_concurrency());
   config.prometheus_remote_write_url = options.prometheus_url;
   config.prometheus_out_of_order_window = options.prometheus_out_of_order_window;
   if (!options.shifts_file.empty()) {

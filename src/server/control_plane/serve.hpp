@@ -30,6 +30,9 @@ struct ServeOptions {
   std::string prometheus_url;       // remote-write receiver; empty: telemetry is refused (503)
   std::chrono::hours prometheus_out_of_order_window{72};
   std::filesystem::path shifts_file;  // shift schedules per site; empty: none
+  std::size_t threads = 0;            // serving threads; 0: one per core
+  std::size_t max_connections = 0;    // 0: from the open-file limit (http::ConnectionBudget)
+  std::size_t max_connections_per_source = http::ConnectionBudget::kDefaultMaxPerSource;
 };
 
 // The Config the options stand for; an unusable option is invalid_argument, naming the flag.

@@ -1,5 +1,6 @@
 #include "server/desired_state/change_hub.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -8,31 +9,56 @@ namespace ef::desired_state {
 
 namespace asio = boost::asio;
 
+struct ChangeHub::Waiter {
+  explicit Waiter(asio::any_io_executor executor) : timer(std::move(executor)) {}
+  asio::steady_timer timer;  // touched on its own executor only
+  bool woken = false;        // likewise
+};
+
 asio::awaitable<bool> ChangeHub::wait(const std::string& device_id,
                                       std::chrono::milliseconds timeout) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  timer.expires_after(timeout);
-  bool woken = false;
-  const auto it = waiters_.emplace(device_id, Waiter{&timer, &woken});
+  auto waiter = std::make_shared<Waiter>(co_await asio::this_coro::executor);
+  waiter->timer.expires_after(timeout);
+  std::multimap<std::string, std::shared_ptr<Waiter>>::iterator it;
+  {
+    std::lock_guard lock(mutex_);
+    it = waiters_.emplace(device_id, waiter);
+  }
   boost::system::error_code ec;
-  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  waiters_.erase(it);
-  co_return woken;
+  co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  {
+    std::lock_guard lock(mutex_);
+    waiters_.erase(it);
+  }
+  co_return waiter->woken;
+}
+
+// Timers are not thread-safe objects: the wake-up runs on the waiter's own executor. A wake-up
+// that arrives after the wait ended (timed out meanwhile) finds an expired timer and does nothing.
+void ChangeHub::wake(const std::shared_ptr<Waiter>& waiter) {
+  auto executor = waiter->timer.get_executor();
+  asio::post(executor, [waiter] {
+    waiter->woken = true;
+    waiter->timer.cancel();
+  });
 }
 
 void ChangeHub::notify(const std::string& device_id) {
+  std::lock_guard lock(mutex_);
   const auto [begin, end] = waiters_.equal_range(device_id);
-  for (auto it = begin; it != end; ++it) {
-    *it->second.woken = true;
-    it->second.timer->cancel();
-  }
+  for (auto it = begin; it != end; ++it)
+    wake(it->second);
 }
 
 void ChangeHub::notify_all() {
-  for (auto& [id, waiter] : waiters_) {
-    *waiter.woken = true;
-    waiter.timer->cancel();
-  }
+  std::lock_guard lock(mutex_);
+  for (auto& [id, waiter] : waiters_)
+    wake(waiter);
+}
+
+std::size_t ChangeHub::waiting() const {
+  std::lock_guard lock(mutex_);
+  return waiters_.size();
 }
 
 }  // namespace ef::desired_state

@@ -1,14 +1,18 @@
 // Wakes long-polls when a device's desired state changes.
 //
 // A waiting check-in costs one timer and one map entry; nothing polls. notify() wakes every
-// waiter of one device at once, notify_all() every waiter (revocations, shutdown). Single-threaded:
-// use it on the server's event loop only.
+// waiter of one device at once, notify_all() every waiter (revocations, shutdown).
+// Thread-safe: waiters may wait on several event loops (the server's threads) and notify() may be
+// called from any thread; a waiter is woken on its own event loop, whose io_context must be run by
+// one thread.
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include "core/http/awaitable.hpp"
 
@@ -23,14 +27,15 @@ class ChangeHub {
   void notify(const std::string& device_id);
   void notify_all();
 
-  std::size_t waiting() const { return waiters_.size(); }
+  std::size_t waiting() const;
 
  private:
-  struct Waiter {
-    boost::asio::steady_timer* timer;
-    bool* woken;
-  };
-  std::multimap<std::string, Waiter> waiters_;  // ordered: iterators stay valid while waiting
+  struct Waiter;
+  void wake(const std::shared_ptr<Waiter>& waiter);
+
+  mutable std::mutex mutex_;
+  // Ordered: iterators stay valid while waiting.
+  std::multimap<std::string, std::shared_ptr<Waiter>> waiters_;
 };
 
 }  // namespace ef::desired_state

@@ -11,9 +11,12 @@
 // (a device that loses power in the middle of a held check-in shows as offline within minutes,
 // not after the hold). Telemetry pushes are remembered in memory only: after a server restart a
 // device is held to the check-in window until its first push.
+//
+// Thread-safe: the server's threads note devices concurrently; flush() writes outside the lock.
 #pragma once
 
 #include <chrono>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -42,6 +45,9 @@ class Presence {
   void forget(const std::string& device_id);
 
  private:
+  void seen_locked(const std::string& device_id, UtcTime at);
+
+  mutable std::mutex mutex_;
   std::unordered_map<std::string, UtcTime> latest_;
   std::unordered_map<std::string, UtcTime> unsaved_;
   std::unordered_map<std::string, UtcTime> telemetry_;

@@ -51,6 +51,7 @@ class TlsTest : public ::testing::Test {
     });
     Limits limits;
     limits.header_timeout = 500ms;
+    limits.max_connections_per_source = 2;  // the tests here hold one or two at a time
     server_ = std::make_unique<Server>(context_, std::move(router), limits);
     auto tls = TlsContext::create({dir_ / "server.crt", dir_ / "server.key", dir_ / "ca.crt"});
     ASSERT_TRUE(tls) << tls.error().message;
@@ -148,6 +149,33 @@ TEST_F(TlsTest, KeepAliveOverTls) {
 TEST_F(TlsTest, SilentClientIsDroppedDuringTheHandshake) {
   auto raw = test::RawClient::tcp(port_);
   EXPECT_TRUE(raw.closed_within(3s));
+  // Counted as cut at the header timeout (the refusal is counted before the socket closes).
+  EXPECT_EQ(server_->refused(Refusal::header_timeout), 1u);
+}
+
+TEST_F(TlsTest, ConnectionOverThePerSourceBoundIsClosedBeforeAnyHandshake) {
+  http_client::HttpClient client;  // keeps its connection open between requests
+  http_client::Options options;
+  options.tls = client_cert(*ca_, "cam-04", now() - 1h, now() + 1h);
+  auto r = client.get("https://127.0.0.1:" + std::to_string(port_) + "/whoami", options);
+  ASSERT_TRUE(r) << r.error().message;
+  auto handshaking = test::RawClient::tcp(port_);  // holds the second place, mid-handshake
+  for (int i = 0; i < 1000 && server_->connection_count() < 2; ++i)
+    std::this_thread::sleep_for(1ms);
+  ASSERT_EQ(server_->connection_count(), 2u);
+
+  const auto begin = std::chrono::steady_clock::now();
+  auto extra = test::RawClient::tcp(port_);
+  EXPECT_TRUE(extra.closed_within(3s));
+  // At once, not at the 500 ms handshake deadline, and without a byte of TLS from the server.
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 400ms);
+  EXPECT_TRUE(extra.pending().empty());
+  EXPECT_EQ(server_->refused(Refusal::per_source), 1u);
+  EXPECT_EQ(server_->refused(Refusal::header_timeout), 0u);
+
+  r = client.get("https://127.0.0.1:" + std::to_string(port_) + "/whoami", options);
+  ASSERT_TRUE(r) << r.error().message;  // the admitted device is still served
+  EXPECT_EQ(r->status, 200);
 }
 
 TEST_F(TlsTest, PlainHttpOnTheTlsPortIsDropped) {

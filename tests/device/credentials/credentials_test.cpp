@@ -43,11 +43,12 @@ class Credentials : public ::testing::Test {
   bootstrap::Bootstrap boot() {
     bootstrap::Bootstrap b;
     b.device_id = "cam1";
-    b.server_url = "http://127.0.0.1:" + std::to_string(server_.port());
+    b.server_urls = {"https://replica-a:8443", url()};
     b.server_ca_pem = kPem;
     b.enrollment_token = "eet_1";
     return b;
   }
+  std::string url() { return "http://127.0.0.1:" + std::to_string(server_.port()); }
   fs::path dir_;
   Paths paths_;
   testing::TestHttpServer server_;
@@ -65,6 +66,8 @@ TEST_F(Credentials, LoadsAStoredIdentity) {
   ASSERT_TRUE(id) << id.error().message;
   EXPECT_EQ(id->device_id, "cam1");
   EXPECT_EQ(format_utc(id->renew_after), "2030-01-01T00:00:00Z");
+  // Written before server_urls existed: the single server_url is a one-element list.
+  EXPECT_EQ(id->server_urls, std::vector<std::string>{"https://fleet:8443"});
 }
 
 TEST_F(Credentials, ADamagedIdentityIsAnErrorNotAFreshDevice) {
@@ -91,7 +94,7 @@ TEST_F(Credentials, EnrolsWithAFreshKeyAndStoresTheCertificate) {
                                       .dump()};
   });
   server_link::Client api({});
-  auto id = enroll(paths_, boot(), api);
+  auto id = enroll(paths_, boot(), url(), api);
   ASSERT_TRUE(id) << id.error().message;
   EXPECT_EQ(id->device_id, "cam1");
   struct stat st {};
@@ -100,6 +103,43 @@ TEST_F(Credentials, EnrolsWithAFreshKeyAndStoresTheCertificate) {
   auto loaded = load(paths_);
   ASSERT_TRUE(loaded) << loaded.error().message;
   EXPECT_EQ(loaded->not_after, id->not_after);
+  // Every server of the bootstrap is kept, not just the one enrolment went through; the single
+  // field stays for an older agent reading the same folder after a downgrade.
+  EXPECT_EQ(loaded->server_urls, boot().server_urls);
+  auto info = json::parse_strict(*read_file(paths_.info(), 4096));
+  ASSERT_TRUE(info);
+  EXPECT_EQ((*info)["server_url"], "https://replica-a:8443");
+}
+
+TEST_F(Credentials, ADamagedServerListIsRefused) {
+  write_identity();
+  for (const char* urls : {R"([])", R"("https://a")", R"(["https://a", 3])", R"(["", "x"])"}) {
+    write(paths_.info(), std::string(R"({"device_id": "cam1", "server_urls": )") + urls +
+                             R"(, "not_after": "2031-01-01T00:00:00Z",
+                                "renew_after": "2030-01-01T00:00:00Z"})");
+    EXPECT_FALSE(load(paths_)) << urls;
+  }
+}
+
+TEST_F(Credentials, RenewsThroughTheServerItIsGiven) {
+  write_identity();
+  int asked = 0;
+  server_.route("/api/v1/devices/cam1/certificate", [&](const testing::Request&) {
+    ++asked;
+    return testing::Reply{.body = json::Json{{"certificate", kPem},
+                                             {"ca_certificate", kPem},
+                                             {"not_after", "2032-01-01T00:00:00Z"},
+                                             {"renew_after", "2031-06-01T00:00:00Z"}}
+                                      .dump()};
+  });
+  auto current = load(paths_);
+  ASSERT_TRUE(current) << current.error().message;
+  server_link::Client api({});
+  auto renewed = renew(paths_, *current, url(), api);
+  ASSERT_TRUE(renewed) << renewed.error().message;
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(renewed->server_urls, current->server_urls);
+  EXPECT_EQ(load(paths_)->server_urls, std::vector<std::string>{"https://fleet:8443"});
 }
 
 TEST_F(Credentials, ARefusedTokenIsRefusedAndLeavesNoIdentity) {
@@ -107,7 +147,7 @@ TEST_F(Credentials, ARefusedTokenIsRefusedAndLeavesNoIdentity) {
     return testing::Reply{.status = 403, .body = R"({"error": {"message": "token already used"}})"};
   });
   server_link::Client api({});
-  auto id = enroll(paths_, boot(), api);
+  auto id = enroll(paths_, boot(), url(), api);
   ASSERT_FALSE(id);
   EXPECT_EQ(id.error().code, Errc::refused);
   EXPECT_NE(id.error().message.find("token already used"), std::string::npos);

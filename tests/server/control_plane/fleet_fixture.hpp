@@ -85,6 +85,14 @@ class FleetFixture : public ::testing::Test {
                    const json::Json& body = nullptr, const std::string& token = "",
                    const http_client::TlsOptions* device = nullptr,
                    std::vector<std::pair<std::string, std::string>> headers = {}) {
+    return call_at(base_, method, path, body, token, device, std::move(headers));
+  }
+
+  // The same, on the server at base ("https://host:port").
+  ApiResponse call_at(const std::string& base, const std::string& method, const std::string& path,
+                      const json::Json& body = nullptr, const std::string& token = "",
+                      const http_client::TlsOptions* device = nullptr,
+                      std::vector<std::pair<std::string, std::string>> headers = {}) {
     http_client::HttpClient client;
     http_client::Options options;
     options.tls.ca_file = ca_file_;
@@ -94,7 +102,7 @@ class FleetFixture : public ::testing::Test {
     options.total_timeout = std::chrono::seconds(60);
     const std::string text = body.is_null() ? "" : body.dump();
     auto r =
-        client.request(method, base_ + path, text, text.empty() ? "" : "application/json", options);
+        client.request(method, base + path, text, text.empty() ? "" : "application/json", options);
     EXPECT_TRUE(r) << method << " " << path << ": " << (r ? "" : r.error().message);
     ApiResponse out;
     if (!r) return out;

@@ -6,6 +6,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <memory>
+#include <thread>
+#include <vector>
 
 namespace ef::desired_state {
 namespace {
@@ -76,6 +79,52 @@ TEST(ChangeHubTest, ANotifyBeforeTheWaitIsNotRemembered) {
   start_wait(context, hub, "a", 50ms, &result);
   context.run_for(5s);
   EXPECT_EQ(result, std::optional<bool>(false));
+}
+
+// The server waits on several threads, each running its own io_context: a notify() from any
+// thread wakes every waiter on its own thread.
+TEST(ChangeHubTest, NotifyFromAnotherThreadWakesWaitersOnEveryEventLoop) {
+  ChangeHub hub;
+  constexpr int kLoops = 3;
+  std::vector<std::unique_ptr<asio::io_context>> loops;
+  std::vector<std::optional<bool>> woken(kLoops);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kLoops; ++i) {
+    loops.push_back(std::make_unique<asio::io_context>(1));
+    start_wait(*loops.back(), hub, "cam", 20s, &woken[i]);
+  }
+  for (auto& loop : loops)
+    threads.emplace_back([&loop] { loop->run(); });
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (hub.waiting() < kLoops && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  ASSERT_EQ(hub.waiting(), std::size_t{kLoops});
+  const auto start = std::chrono::steady_clock::now();
+  hub.notify("cam");
+  for (auto& t : threads)
+    t.join();  // each loop ends once its waiter has returned
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  for (const auto& w : woken)
+    EXPECT_EQ(w, std::optional<bool>(true));
+  EXPECT_EQ(hub.waiting(), 0u);
+}
+
+// A wake-up racing with the end of a wait must not touch a finished waiter (run under ASan).
+TEST(ChangeHubTest, NotifyRacingWithTimeoutsIsSafe) {
+  ChangeHub hub;
+  asio::io_context loop(1);
+  std::vector<std::optional<bool>> results(200);
+  for (auto& r : results)
+    start_wait(loop, hub, "cam", 1ms, &r);
+  std::thread notifier([&] {
+    for (int i = 0; i < 2000; ++i)
+      hub.notify("cam");
+  });
+  loop.run();
+  notifier.join();
+  for (const auto& r : results)
+    EXPECT_TRUE(r.has_value());
+  EXPECT_EQ(hub.waiting(), 0u);
 }
 
 }  // namespace

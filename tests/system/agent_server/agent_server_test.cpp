@@ -3,13 +3,17 @@
 // stand-in runtime. Enrolment, updates, rollback reported to the server, a download resumed
 // after the agent was killed, revocation, a damaged bootstrap, and SIGKILL of the agent at every
 // journaled step of an update with the server told the truth afterwards.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <thread>
 
 #include "connect_proxy.hpp"
@@ -229,6 +233,168 @@ TEST_F(AgentFleet, ARevokedDeviceKeepsRunningButIsRefused) {
       << agent_log("cam-x");
   EXPECT_EQ(::waitpid(agents_["cam-x"], nullptr, WNOHANG), 0) << "the agent died";
   EXPECT_EQ(fs::read_symlink(fleet_->device_dir("cam-x") / "data/current"), "releases/1.0.0");
+}
+
+// A port on 127.0.0.1 that refuses connections for as long as this lives: bound, never listening,
+// so no other process can take it meanwhile.
+class DeadPort {
+ public:
+  DeadPort() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      throw std::runtime_error("cannot reserve a port");
+    }
+    url_ = "https://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  }
+  ~DeadPort() { ::close(fd_); }
+  const std::string& url() const { return url_; }
+
+ private:
+  int fd_ = -1;
+  std::string url_;
+};
+
+// Two servers in the bootstrap, the first one dead: the agent starts there (fixed for the test
+// with EDGEFLEET_FIRST_SERVER), says so, fails over to the live one within its first round,
+// enrols, updates through it; after the live one restarts, a full round of failures later it is
+// back and takes an assignment again.
+TEST_F(AgentFleet, FailsOverFromADeadServerToALiveOne) {
+  DeadPort dead;
+  publish("1.0.0", {});
+  const fs::path boot = fleet_->add_device("cam-f");
+  std::ofstream(boot / "device.json") << Json{
+      {"device_id", "cam-f"},
+      {"server_urls", {dead.url(), fleet_->url()}},
+      {"server_url", dead.url()}}.dump();
+  const auto started = std::chrono::steady_clock::now();
+  start("cam-f", {{"EDGEFLEET_FIRST_SERVER", "0"}});
+  auto seen = report_when(
+      "cam-f", [](const Json& r) { return r.contains("agent_version"); }, 30);
+  ASSERT_TRUE(seen["report"].is_object()) << agent_log("cam-f");
+  // Within the first round: one failure, then at most 1 s before the next server.
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_LT(took, 15s);
+  std::cout << "first report through the second server after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms\n";
+  const std::string log = agent_log("cam-f");
+  EXPECT_NE(log.find("server " + dead.url() + " (1 of 2)"), std::string::npos) << log;
+  EXPECT_NE(log.find("server " + dead.url() + " unreachable; trying " + fleet_->url()),
+            std::string::npos)
+      << log;
+  const auto identity = json::parse_strict(
+      *read_file(fleet_->device_dir("cam-f") / "data/identity/identity.json", 4096));
+  ASSERT_TRUE(identity);
+  EXPECT_EQ((*identity)["server_urls"], (Json{dead.url(), fleet_->url()}));
+
+  assign("1.0.0", "cam-f");
+  auto r = report_when("cam-f", [](const Json& r) { return settled_on(r, "1.0.0"); });
+  ASSERT_TRUE(settled_on(r["report"], "1.0.0")) << r.dump() << agent_log("cam-f");
+
+  // The live server goes away and comes back on its port: the agent goes round both, backs off,
+  // and checks in again (the new assignment reaches it).
+  const std::string port = fleet_->url().substr(fleet_->url().rfind(':') + 1);
+  fleet_->stop_server();
+  std::this_thread::sleep_for(3s);
+  fleet_->start_server({"--listen", "127.0.0.1:" + port});
+  const auto restarted = std::chrono::steady_clock::now();
+  publish("1.1.0", {});
+  assign("1.1.0", "cam-f");
+  r = report_when("cam-f", [](const Json& r) { return settled_on(r, "1.1.0"); });
+  ASSERT_TRUE(settled_on(r["report"], "1.1.0")) << r.dump() << agent_log("cam-f");
+  std::cout << "back on the restarted server and updated "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - restarted)
+                   .count()
+            << " ms after its restart\n";
+  EXPECT_NE(
+      agent_log("cam-f").find("server " + fleet_->url() + " unreachable; trying " + dead.url()),
+      std::string::npos)
+      << agent_log("cam-f");
+}
+
+// A free port on 127.0.0.1 for a process started next (closed before it binds it: a small race).
+std::string free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), len);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return std::to_string(ntohs(a.sin_port));
+}
+
+// One address for the plant: Debian's HAProxy in TCP mode in front of the server (and of a dead
+// replica its health checks take out), with the haproxy.cfg of docs/server.md. The device knows
+// only HAProxy's address; its certificate still reaches the server (mutual TLS passes through),
+// so it enrols, checks in and updates as if it were talking to the server directly.
+TEST_F(AgentFleet, ChecksInAndUpdatesThroughHaproxyInTcpMode) {
+  const std::string haproxy = "/usr/sbin/haproxy";
+  ASSERT_TRUE(fs::exists(haproxy)) << "install Debian's haproxy (scripts/packages/test.txt)";
+  DeadPort dead;
+  const std::string server_port = fleet_->url().substr(fleet_->url().rfind(':') + 1);
+  const std::string front = free_port();
+  const std::string front_url = "https://127.0.0.1:" + front;
+  // The repository URLs devices get name the one address too.
+  fleet_->stop_server();
+  fleet_->start_server({"--listen", "127.0.0.1:" + server_port, "--public-url", front_url});
+  const fs::path cfg = fleet_->dir() / "haproxy.cfg";
+  std::ofstream(cfg) << "defaults\n"
+                        "  mode tcp\n"
+                        "  timeout connect 5s\n"
+                        "  timeout client 20m\n"
+                        "  timeout server 20m\n"
+                        "  retries 2\n"
+                        "  option redispatch\n"
+                        "frontend edgefleet\n"
+                        "  bind 127.0.0.1:"
+                     << front
+                     << "\n"
+                        "  default_backend replicas\n"
+                        "backend replicas\n"
+                        "  balance leastconn\n"
+                        "  option httpchk GET /healthz\n"
+                        "  http-check expect status 200\n"
+                        "  default-server check check-ssl verify required ca-file "
+                     << fleet_->ca_file()
+                     << " inter 1s fall 2 rise 2\n"
+                        "  server replica-1 127.0.0.1:"
+                     << server_port << "\n  server replica-2 127.0.0.1:"
+                     << dead.url().substr(dead.url().rfind(':') + 1) << "\n";
+  auto checked = testing::run_command(haproxy + " -c -f " + cfg.string());
+  ASSERT_EQ(checked.exit_code, 0) << checked.out << checked.err;
+  const pid_t proxy =
+      testing::spawn({{haproxy, "-db", "-f", cfg.string()}, {}, fleet_->dir() / "haproxy.log"});
+  struct Stop {
+    pid_t pid;
+    ~Stop() { testing::stop_process(pid); }
+  } stop_proxy{proxy};
+
+  publish("1.0.0", {});
+  const fs::path boot = fleet_->add_device("cam-h");
+  std::ofstream(boot / "device.json")
+      << Json{{"device_id", "cam-h"}, {"server_urls", {front_url}}}.dump();
+  start("cam-h");
+  assign("1.0.0", "cam-h");
+  auto r = report_when("cam-h", [](const Json& r) { return settled_on(r, "1.0.0"); });
+  ASSERT_TRUE(settled_on(r["report"], "1.0.0"))
+      << r.dump() << agent_log("cam-h") << *read_file(fleet_->dir() / "haproxy.log", 1 << 20);
+  expect_complete("cam-h", "1.0.0");
+  // The health checks (GET /healthz over TLS, verified against the fleet CA) took the dead
+  // replica out and kept the live one.
+  std::string proxy_log;
+  for (int i = 0; i < 100 && proxy_log.find("replica-2 is DOWN") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(100ms);
+    proxy_log = *read_file(fleet_->dir() / "haproxy.log", 1 << 20);
+  }
+  EXPECT_NE(proxy_log.find("replica-2 is DOWN"), std::string::npos) << proxy_log;
+  EXPECT_EQ(proxy_log.find("replica-1 is DOWN"), std::string::npos) << proxy_log;
 }
 
 TEST_F(AgentFleet, ADamagedBootstrapStopsTheAgentWithTheReason) {

@@ -285,7 +285,7 @@ TEST_F(ServerE2E, BootstrapFolderStatusAndWait) {
   auto loaded = bootstrap::load(dir_ / "boot-01", true);
   ASSERT_TRUE(loaded) << loaded.error().message;
   EXPECT_EQ(loaded->device_id, "cam-01");
-  EXPECT_EQ(loaded->server_url, url_);
+  EXPECT_EQ(loaded->server_urls, std::vector<std::string>{url_});
   EXPECT_EQ(fs::status(dir_ / "boot-01/enrollment-token").permissions() & fs::perms::others_read,
             fs::perms::none);
   auto device = enrol("cam-01", loaded->enrollment_token);
@@ -337,6 +337,32 @@ TEST_F(ServerE2E, BootstrapFolderStatusAndWait) {
   EXPECT_EQ(rolled.exit_code, 0) << rolled.err;
   EXPECT_NE(cli("wait --release 1.0.0 --rolled-back 1.1.0").exit_code, 0);
   EXPECT_NE(cli("wait --release 1.0.0 cam-77 --timeout 1").exit_code, 0);
+}
+
+// Replicas in the bootstrap folder: --device-server-url repeated or comma-separated; a bad list
+// is refused before a token is made (a new token would void the device's current one).
+TEST_F(ServerE2E, BootstrapFolderListsReplicas) {
+  ASSERT_EQ(cli("device add cam-03").exit_code, 0);
+  auto boot = cli("device bootstrap cam-03 --out " + d("boot-03") + " --device-server-url " + url_ +
+                  " --device-server-url https://b.plant:8443,https://c.plant:8443/");
+  ASSERT_EQ(boot.exit_code, 0) << boot.err;
+  auto loaded = bootstrap::load(dir_ / "boot-03", true);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->server_urls,
+            (std::vector<std::string>{url_, "https://b.plant:8443", "https://c.plant:8443"}));
+  auto written = json::parse_strict(*read_file(dir_ / "boot-03/device.json", 4096));
+  ASSERT_TRUE(written);
+  EXPECT_EQ((*written)["server_url"], url_) << "older agents read the first server";
+
+  for (const std::string bad : {"http://a.plant", "https://a.plant/x", "https://a,https://a"}) {
+    auto refused =
+        cli("device bootstrap cam-03 --out " + d("boot-03-bad") + " --device-server-url " + bad);
+    EXPECT_NE(refused.exit_code, 0) << bad;
+    EXPECT_NE(refused.err.find("--device-server-url"), std::string::npos) << refused.err;
+    EXPECT_FALSE(fs::exists(dir_ / "boot-03-bad"));
+  }
+  // No token was made by the refused calls: the folder's token still enrols.
+  enrol("cam-03", loaded->enrollment_token);
 }
 
 TEST_F(ServerE2E, HostilePublishesAndBlobRequestsChangeNothing) {

@@ -6,13 +6,9 @@
 
 namespace ef::store {
 
-namespace {
-
 bool is_postgres_url(std::string_view database) {
   return database.starts_with("postgresql://") || database.starts_with("postgres://");
 }
-
-}  // namespace
 
 Status check_database(std::string_view database) {
   if (database.empty() || is_postgres_url(database)) return {};

@@ -16,6 +16,9 @@ namespace ef::store {
 Result<std::unique_ptr<Store>> open_store(std::string_view database,
                                           const std::filesystem::path& data_dir);
 
+// Whether database names PostgreSQL (postgresql:// or postgres://).
+bool is_postgres_url(std::string_view database);
+
 // Whether database is a form open_store accepts (Errc::invalid_argument naming --database if not),
 // without connecting: the server checks its flags before it opens anything.
 Status check_database(std::string_view database);

@@ -15,6 +15,9 @@ using postgres_detail::Rows;
 
 // Held for the length of a migration, so replicas starting together migrate one after the other.
 constexpr std::int64_t kMigrationLock = 0x65660001;  // "ef", 1
+// Held from an audit entry's insert to its commit, so entries commit in the order of their seq and
+// a reader paging by seq (audit(after, ...)) never passes over one that commits later.
+constexpr std::int64_t kAuditLock = 0x65660002;  // "ef", 2
 
 std::int64_t seconds(UtcTime t) {
   return t.time_since_epoch().count();
@@ -195,7 +198,8 @@ class PostgresStore : public Store {
       EF_CHECK(run_one("UPDATE devices SET status = 'revoked', revoked_at = $1 WHERE id = $2",
                        {seconds(at), id}, "device " + std::string(id)));
       // Its unused enrolment tokens die with it.
-      return run("DELETE FROM enrollment_tokens WHERE device_id = $1 AND used_at IS NULL", {id});
+      EF_CHECK(run("DELETE FROM enrollment_tokens WHERE device_id = $1 AND used_at IS NULL", {id}));
+      return run("SELECT pg_notify($1, $2)", {kDesiredStateChannel, id});
     });
   }
 
@@ -220,6 +224,7 @@ class PostgresStore : public Store {
 
   Status add_enrollment_token(const EnrollmentToken& t) override {
     return in_transaction([&]() -> Status {
+      EF_CHECK(lock_device(t.device_id));  // two issuing at once: one unused token remains
       EF_CHECK(run("DELETE FROM enrollment_tokens WHERE device_id = $1 AND used_at IS NULL",
                    {t.device_id}));
       return run(
@@ -241,6 +246,9 @@ class PostgresStore : public Store {
   Status complete_enrollment(std::string_view token_hash, const CertificateRecord& cert,
                              UtcTime at) override {
     return in_transaction([&]() -> Status {
+      // The device first, as every writer here locks: a token's row second (no deadlock with
+      // add_enrollment_token). The token UPDATE itself decides between two consumers.
+      EF_CHECK(lock_device(cert.device_id));
       EF_TRY(auto used, conn_->query("UPDATE enrollment_tokens SET used_at = $1 WHERE hash = $2 "
                                      "AND device_id = $3 AND used_at IS NULL",
                                      {seconds(at), token_hash, cert.device_id}));
@@ -267,17 +275,24 @@ class PostgresStore : public Store {
     });
   }
 
+  // One statement: the upsert and its notification commit (or roll back) together, in one round
+  // trip. The upsert's row lock orders two replicas assigning one device.
   Status set_assignment(const Assignment& a) override {
     return run(
-        "INSERT INTO assignments (device_id, release, assigned_at, assigned_by) "
-        "VALUES ($1, $2, $3, $4) ON CONFLICT (device_id) DO UPDATE SET "
+        "WITH changed AS (INSERT INTO assignments (device_id, release, assigned_at, assigned_by) "
+        "VALUES ($2, $3, $4, $5) ON CONFLICT (device_id) DO UPDATE SET "
         "release = excluded.release, assigned_at = excluded.assigned_at, "
-        "assigned_by = excluded.assigned_by",
-        {a.device_id, a.release, seconds(a.assigned_at), a.assigned_by});
+        "assigned_by = excluded.assigned_by RETURNING device_id) "
+        "SELECT pg_notify($1, device_id) FROM changed",
+        {kDesiredStateChannel, a.device_id, a.release, seconds(a.assigned_at), a.assigned_by});
   }
 
+  // Notifies only when there was a pin to clear: otherwise nothing changed.
   Status clear_assignment(std::string_view device_id) override {
-    return run("DELETE FROM assignments WHERE device_id = $1", {device_id});
+    return run(
+        "WITH changed AS (DELETE FROM assignments WHERE device_id = $2 RETURNING device_id) "
+        "SELECT pg_notify($1, device_id) FROM changed",
+        {kDesiredStateChannel, device_id});
   }
 
   Result<std::optional<Assignment>> assignment(std::string_view device_id) override {
@@ -289,16 +304,21 @@ class PostgresStore : public Store {
         Assignment{r.text(0, 0), r.text(0, 1), r.time(0, 2), r.text(0, 3)});
   }
 
+  // Reads, then writes: under the device's row lock, so that two replicas recording the same
+  // change append it once (the second reads the first's row after the lock is granted).
   Status record_running(std::string_view device_id, const RunningVersion& running) override {
-    EF_TRY(auto newest, running_history(device_id, 1));
-    if (!newest.empty() && newest.back().release == running.release &&
-        newest.back().model_version == running.model_version) {
-      return {};
-    }
-    return run(
-        "INSERT INTO device_versions (device_id, since, release, model_version) "
-        "VALUES ($1, $2, $3, $4)",
-        {device_id, seconds(running.since), running.release, running.model_version});
+    return in_transaction([&]() -> Status {
+      EF_CHECK(lock_device(device_id));
+      EF_TRY(auto newest, running_history(device_id, 1));
+      if (!newest.empty() && newest.back().release == running.release &&
+          newest.back().model_version == running.model_version) {
+        return {};
+      }
+      return run(
+          "INSERT INTO device_versions (device_id, since, release, model_version) "
+          "VALUES ($1, $2, $3, $4)",
+          {device_id, seconds(running.since), running.release, running.model_version});
+    });
   }
 
   Result<std::vector<RunningVersion>> running_history(std::string_view device_id,
@@ -391,10 +411,13 @@ class PostgresStore : public Store {
 
   Status append_audit(const AuditEntry& e) override {
     const std::string details = json_text(e.details);
-    return run(
-        "INSERT INTO audit_log (at, actor, action, target, source, details) VALUES ($1, $2, $3, "
-        "$4, $5, $6)",
-        {seconds(e.at), e.actor, e.action, e.target, e.source, details});
+    return in_transaction([&]() -> Status {
+      EF_CHECK(run("SELECT pg_advisory_xact_lock($1)", {kAuditLock}));
+      return run(
+          "INSERT INTO audit_log (at, actor, action, target, source, details) VALUES ($1, $2, "
+          "$3, $4, $5, $6)",
+          {seconds(e.at), e.actor, e.action, e.target, e.source, details});
+    });
   }
 
   Result<std::vector<AuditEntry>> audit(std::int64_t after, std::size_t limit) override {
@@ -411,6 +434,13 @@ class PostgresStore : public Store {
   Status run(std::string_view sql, std::initializer_list<Param> params) {
     auto rows = conn_->query(sql, params);
     return rows ? Status{} : Status(std::move(rows).error());
+  }
+
+  // Takes the device's row lock until the transaction ends: the one lock every read-then-write on
+  // a device's rows holds first, so writers on several replicas queue instead of interleaving.
+  // NO KEY: inserts referencing the device (their foreign-key checks) are not held up.
+  Status lock_device(std::string_view id) {
+    return run("SELECT 1 FROM devices WHERE id = $1 FOR NO KEY UPDATE", {id});
   }
 
   // Runs an UPDATE that must change exactly one row.

@@ -15,6 +15,16 @@
 //   SQLite would let it go on; every caller in the server ends the transaction on the first error.
 // - Values are only ever passed as parameters; a string holding a NUL byte or invalid UTF-8 is
 //   refused (Errc::invalid_argument), where SQLite would store it.
+// - Replicas: a write that changes what a device's check-in answers (set_assignment, a
+//   clear_assignment that removed a pin, revoke_device) also sends NOTIFY on kDesiredStateChannel
+//   with the device id as payload, in its own transaction: delivered on commit only, never on
+//   rollback (store/postgres_listener receives them on other replicas).
+// - One writer per decision: every write that reads before it writes (record_running,
+//   add_enrollment_token, complete_enrollment) first takes the device's row lock, so two replicas
+//   racing on one device queue; the token UPDATE lets one of two consumers win (Errc::exists for
+//   the other). Audit entries commit in seq order (a transaction-scoped advisory lock from insert
+//   to commit), so paging with audit(after, ...) misses none. Locks are taken device row first,
+//   audit last.
 #pragma once
 
 #include <memory>
@@ -23,6 +33,9 @@
 #include "server/store/store.hpp"
 
 namespace ef::store {
+
+// The NOTIFY channel of desired-state changes; the payload is one device id.
+inline constexpr std::string_view kDesiredStateChannel = "edgefleet_desired";
 
 // Connects to the database named by a libpq connection URI ("postgresql://user@host/db",
 // "postgresql:///db?host=/run/postgresql") or key=value string, and migrates its schema.
