@@ -13,7 +13,7 @@
 #include <set>
 #include <thread>
 
-#include "postgres_cluster.hpp"
+#include "postgres_database_test.hpp"
 #include "server/store/postgres/postgres_store.hpp"
 
 namespace ef::store {
@@ -64,15 +64,11 @@ class Notifications {
   pg_conn* conn_;
 };
 
-class PostgresReplicasTest : public ::testing::Test {
+class PostgresReplicasTest : public ef::testing::PostgresDatabaseTest {
  protected:
   void SetUp() override {
-    auto cluster = PostgresCluster::shared();
-    ASSERT_TRUE(cluster) << cluster.error().message;
-    cluster_ = *cluster;
-    auto name = cluster_->create_database();
-    ASSERT_TRUE(name) << name.error().message;
-    database_ = *name;
+    PostgresDatabaseTest::SetUp();
+    if (HasFatalFailure()) return;
     for (auto* s : {&a_, &b_}) {
       auto opened = open_postgres_store(cluster_->url(database_));
       ASSERT_TRUE(opened) << opened.error().message;
@@ -100,8 +96,6 @@ class PostgresReplicasTest : public ::testing::Test {
     other.join();
   }
 
-  PostgresCluster* cluster_ = nullptr;
-  std::string database_;
   std::unique_ptr<Store> a_;  // two replicas' connections
   std::unique_ptr<Store> b_;
 };

@@ -9,7 +9,7 @@
 #include <chrono>
 #include <thread>
 
-#include "postgres_cluster.hpp"
+#include "postgres_database_test.hpp"
 #include "run_command.hpp"
 #include "server/store/postgres/postgres_store.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
@@ -31,15 +31,11 @@ Device device(const std::string& id) {
   return d;
 }
 
-class PostgresStoreTest : public ::testing::Test {
+class PostgresStoreTest : public ef::testing::PostgresDatabaseTest {
  protected:
   void SetUp() override {
-    auto cluster = PostgresCluster::shared();
-    ASSERT_TRUE(cluster) << cluster.error().message;
-    cluster_ = *cluster;
-    auto name = cluster_->create_database();
-    ASSERT_TRUE(name) << name.error().message;
-    database_ = *name;
+    PostgresDatabaseTest::SetUp();
+    if (HasFatalFailure()) return;
     reopen();
   }
   void reopen() {
@@ -63,8 +59,6 @@ class PostgresStoreTest : public ::testing::Test {
     ASSERT_EQ(*killed, "1");
   }
 
-  PostgresCluster* cluster_ = nullptr;
-  std::string database_;
   std::unique_ptr<Store> store_;
 };
 

@@ -8,7 +8,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "postgres_cluster.hpp"
+#include "postgres_database_test.hpp"
 #include "server/store/postgres/postgres_store.hpp"
 
 namespace ef::store {
@@ -56,15 +56,11 @@ class Received {
   std::vector<std::string> resyncs_;
 };
 
-class ChangeListenerTest : public ::testing::Test {
+class ChangeListenerTest : public ef::testing::PostgresDatabaseTest {
  protected:
   void SetUp() override {
-    auto cluster = PostgresCluster::shared();
-    ASSERT_TRUE(cluster) << cluster.error().message;
-    cluster_ = *cluster;
-    auto name = cluster_->create_database();
-    ASSERT_TRUE(name) << name.error().message;
-    database_ = *name;
+    PostgresDatabaseTest::SetUp();
+    if (HasFatalFailure()) return;
     for (auto* s : {&a_, &b_}) {
       auto opened = open_postgres_store(cluster_->url(database_));
       ASSERT_TRUE(opened) << opened.error().message;
@@ -96,8 +92,6 @@ class ChangeListenerTest : public ::testing::Test {
               "1");
   }
 
-  PostgresCluster* cluster_ = nullptr;
-  std::string database_;
   std::unique_ptr<Store> a_;  // two replicas' store connections
   std::unique_ptr<Store> b_;
   Received received_;
