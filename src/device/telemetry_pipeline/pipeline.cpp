@@ -1,5 +1,7 @@
 #include "device/telemetry_pipeline/pipeline.hpp"
 
+#include <malloc.h>
+
 #include <charconv>
 #include <fstream>
 #include <string>
@@ -105,6 +107,13 @@ std::vector<telemetry::Series> Pipeline::own_figures(std::int64_t t) const {
 }
 
 Status Pipeline::round(std::int64_t now_ms) {
+  auto st = collect_spool_deliver(now_ms);
+  // The round's temporaries are gone by now; a few syscalls every 15 s.
+  if (options_.trim_heap) ::malloc_trim(0);
+  return st;
+}
+
+Status Pipeline::collect_spool_deliver(std::int64_t now_ms) {
   telemetry::Batch scrape;
   scrape.series = collect_ ? collect_(now_ms) : std::vector<telemetry::Series>{};
   auto own = own_figures(now_ms);

@@ -46,6 +46,10 @@ struct Options {
   std::chrono::milliseconds min_backoff{15'000};
   std::chrono::milliseconds max_backoff{120'000};
   bool sync = true;
+  // After every round, hand the heap pages freed since (the round's own temporaries, and those of
+  // the agent's other thread, which shares the one malloc arena) back to the kernel with
+  // malloc_trim(0): without it they stay resident between rounds (bench/device/agent/README.md).
+  bool trim_heap = true;
 };
 
 // Update outcomes the agent counts for edgefleet_agent_updates_total{result}.
@@ -70,6 +74,7 @@ class Pipeline {
  private:
   Pipeline(Options options, spool::Spool spool, Collect collect, Send send,
            const UpdateCounts* updates);
+  Status collect_spool_deliver(std::int64_t now_ms);
   std::vector<telemetry::Series> own_figures(std::int64_t now_ms) const;
   Status seal_if_due();
   void deliver(std::int64_t now_ms);

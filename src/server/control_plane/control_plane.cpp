@@ -15,6 +15,7 @@
 #include "server/desired_state/desired_state.hpp"
 #include "server/inventory/inventory.hpp"
 #include "server/operator_auth/operator_auth.hpp"
+#include "server/prometheus_relay/queue_slot.hpp"
 #include "server/prometheus_relay/relay.hpp"
 #include "server/store/group_commit/group_commit.hpp"
 #include "server/store/open/open_store.hpp"
@@ -97,6 +98,7 @@ struct ControlPlane::Impl {
   std::unique_ptr<WorkerThreads> workers;  // threads beyond this one (config.threads - 1)
   std::vector<std::unique_ptr<http::Server>> worker_servers;
   std::unique_ptr<http::Server> metrics_server;
+  std::optional<prometheus_relay::QueueSlot> relay_queue;  // this replica's, locked while it runs
   std::unique_ptr<prometheus_relay::Relay> relay;
   std::optional<std::string> admin_token;
   desired_state::RepositoryUrls urls;  // set once the TLS port is known
@@ -344,8 +346,9 @@ void ControlPlane::Impl::add_shift_routes(http::Router& router) {
 
 Status ControlPlane::Impl::start_relay() {
   if (config.prometheus_remote_write_url.empty()) return {};
+  EF_TRY(relay_queue, prometheus_relay::claim_queue_slot(config.data_dir / "telemetry-relay"));
   EF_TRY(relay, prometheus_relay::Relay::start(
-                    {.queue_dir = config.data_dir / "telemetry-relay",
+                    {.queue_dir = relay_queue->dir,
                      .remote_write_url = config.prometheus_remote_write_url,
                      .out_of_order_window = config.prometheus_out_of_order_window},
                     metrics));
@@ -529,7 +532,7 @@ void ControlPlane::Impl::stop() {
   stopped = true;
   flush_timer.cancel();
   refresh_timer.cancel();
-  hub.notify_all();
+  hub.shut_down();
   if (server) server->stop();
   for (auto& worker : worker_servers)
     worker->stop();

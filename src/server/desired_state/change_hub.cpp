@@ -22,6 +22,7 @@ asio::awaitable<bool> ChangeHub::wait(const std::string& device_id,
   std::multimap<std::string, std::shared_ptr<Waiter>>::iterator it;
   {
     std::lock_guard lock(mutex_);
+    if (shut_down_) co_return true;
     it = waiters_.emplace(device_id, waiter);
   }
   boost::system::error_code ec;
@@ -52,6 +53,13 @@ void ChangeHub::notify(const std::string& device_id) {
 
 void ChangeHub::notify_all() {
   std::lock_guard lock(mutex_);
+  for (auto& [id, waiter] : waiters_)
+    wake(waiter);
+}
+
+void ChangeHub::shut_down() {
+  std::lock_guard lock(mutex_);
+  shut_down_ = true;
   for (auto& [id, waiter] : waiters_)
     wake(waiter);
 }

@@ -26,6 +26,9 @@ class ChangeHub {
 
   void notify(const std::string& device_id);
   void notify_all();
+  // Wakes every waiter, and from now on wait() returns true at once: at shutdown, a request that
+  // was still on its way to a long-poll must not hold its thread for the whole wait.
+  void shut_down();
 
   std::size_t waiting() const;
 
@@ -34,6 +37,7 @@ class ChangeHub {
   void wake(const std::shared_ptr<Waiter>& waiter);
 
   mutable std::mutex mutex_;
+  bool shut_down_ = false;
   // Ordered: iterators stay valid while waiting.
   std::multimap<std::string, std::shared_ptr<Waiter>> waiters_;
 };

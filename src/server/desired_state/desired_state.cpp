@@ -1,5 +1,7 @@
 #include "server/desired_state/desired_state.hpp"
 
+#include <algorithm>
+
 #include "core/crypto/hash.hpp"
 #include "core/http/json_body.hpp"
 
@@ -21,10 +23,12 @@ Result<Document> desired_for(store::Store& store, const std::string& device_id,
 
 namespace {
 
-// The devices a selector names: a list of ids, or every non-revoked device at a site and/or cell.
-// Returns the refusal to send when the selector is unusable.
+// The devices a selector names: a list of ids (checked in assign()), or every non-revoked device
+// at a site and/or cell (*checked: read from the store just now). Returns the refusal to send when
+// the selector is unusable.
 std::optional<Response> select_devices(Services& s, const json::Json& body,
-                                       std::vector<std::string>* ids) {
+                                       std::vector<std::string>* ids, bool* checked) {
+  *checked = false;
   if (body.contains("devices")) {
     if (body.contains("site") || body.contains("cell")) {
       return Response::error(400, "bad_selector", "give either devices or site/cell, not both");
@@ -56,7 +60,19 @@ std::optional<Response> select_devices(Services& s, const json::Json& body,
   for (const auto& d : *matched) {
     if (d.status != store::DeviceStatus::revoked) ids->push_back(d.id);
   }
+  *checked = true;
   return std::nullopt;
+}
+
+// Every listed device exists and is not revoked.
+Status check_assignable(store::Store& store, const std::vector<std::string>& ids) {
+  for (const auto& id : ids) {
+    EF_TRY(auto device, store.device(id));
+    if (device.status == store::DeviceStatus::revoked) {
+      return make_error(Errc::invalid_argument, "device " + id + " is revoked");
+    }
+  }
+  return {};
 }
 
 Response assign(Services& s, Request& r, const operator_auth::Actor& actor) {
@@ -73,18 +89,16 @@ Response assign(Services& s, Request& r, const operator_auth::Actor& actor) {
   }
 
   std::vector<std::string> ids;
-  if (auto refused = select_devices(s, *body, &ids)) return *refused;
+  bool checked = false;
+  if (auto refused = select_devices(s, *body, &ids, &checked)) return *refused;
+  // One order for every writer: two servers assigning overlapping sets cannot deadlock.
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
 
   const auto now = utc_now();
   auto done = s.store.in_transaction([&]() -> Status {
-    for (const auto& id : ids) {
-      auto device = s.store.device(id);
-      if (!device) return std::move(device).error();
-      if (device->status == store::DeviceStatus::revoked) {
-        return make_error(Errc::invalid_argument, "device " + id + " is revoked");
-      }
-      EF_CHECK(s.store.set_assignment({id, *version, now, actor.describe()}));
-    }
+    if (!checked) EF_CHECK(check_assignable(s.store, ids));
+    EF_CHECK(s.store.set_assignments(ids, *version, now, actor.describe()));
     return s.log.record(actor.describe(), "release.assign", *version, r.peer->address,
                         {{"devices", ids}});
   });

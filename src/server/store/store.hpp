@@ -145,6 +145,11 @@ class Store {
   virtual Status add_certificate(const CertificateRecord& cert) = 0;
 
   virtual Status set_assignment(const Assignment& assignment) = 0;
+  // set_assignment for each of device_ids (which must exist), in as few statements as the backend
+  // allows: a pin for a whole plant is one call, not one round trip per device.
+  virtual Status set_assignments(const std::vector<std::string>& device_ids,
+                                 const std::string& release, UtcTime at,
+                                 const std::string& assigned_by) = 0;
   virtual Status clear_assignment(std::string_view device_id) = 0;
   virtual Result<std::optional<Assignment>> assignment(std::string_view device_id) = 0;
 

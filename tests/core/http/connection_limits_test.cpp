@@ -426,6 +426,11 @@ double cpu_seconds() {
 }
 
 TEST_F(ConnectionLimitsTest, AcceptOutOfDescriptorsBacksOffWithoutSpinningAndRecovers) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizers' runtime opens files of its own (/proc/self/maps to report); with every
+  // descriptor taken it fails in ways that are not the server's.
+  GTEST_SKIP() << "needs every descriptor taken, which the sanitizer runtime does not survive";
+#endif
   limits_.max_connections = 1000;  // far above what the exhausted process can open
   const auto port = start();
   DescriptorExhaustion exhausted;

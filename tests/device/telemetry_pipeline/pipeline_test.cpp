@@ -4,7 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
 #include <deque>
+#include <fstream>
 #include <set>
 
 #include "core/telemetry/batch_codec.hpp"
@@ -159,6 +164,56 @@ TEST_F(TelemetryPipelineTest, AClockThatGoesBackDropsOnlyTheOverlappingPoints) {
   for (std::size_t i = 1; i < times.size(); ++i)
     EXPECT_GT(times[i], times[i - 1]);
   EXPECT_EQ(times.size(), 2u);
+}
+
+// Resident memory of this process (statm), in KiB.
+long resident_kib() {
+  long pages = 0, resident = 0;
+  std::ifstream("/proc/self/statm") >> pages >> resident;
+  return resident * (::sysconf(_SC_PAGESIZE) / 1024);
+}
+
+// Leaves 8 MiB of touched, freed heap below a live block, so that free() cannot give it back by
+// shrinking the heap from its top: only malloc_trim can. Returns the live block (free it).
+void* leave_freed_heap_below_a_live_block() {
+  void* (*volatile allocate)(std::size_t) = std::malloc;  // not elided by the optimiser
+  std::vector<void*> blocks;
+  for (int i = 0; i < 2048; ++i) {
+    blocks.push_back(allocate(4000));
+    std::memset(blocks.back(), 1, 4000);
+  }
+  void* live = allocate(4000);
+  std::memset(live, 1, 4000);
+  for (void* b : blocks)
+    std::free(b);
+  return live;
+}
+
+TEST_F(TelemetryPipelineTest, ARoundHandsFreedHeapPagesBackToTheKernel) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer's allocator replaces glibc's heap, which malloc_trim trims";
+#endif
+  auto p = open_pipeline();
+  rounds(*p, 1);  // the first round's own allocations are not what is measured
+  void* live = leave_freed_heap_below_a_live_block();
+  const long before = resident_kib();
+  rounds(*p, 1);
+  const long after = resident_kib();
+  std::free(live);
+  EXPECT_GT(before - after, 6 * 1024) << before << " -> " << after << " KiB";
+}
+
+TEST_F(TelemetryPipelineTest, WithoutTrimFreedHeapPagesStayResident) {
+  Options o;
+  o.trim_heap = false;
+  auto p = open_pipeline(o);
+  rounds(*p, 1);
+  void* live = leave_freed_heap_below_a_live_block();
+  const long before = resident_kib();
+  rounds(*p, 1);
+  const long after = resident_kib();
+  std::free(live);
+  EXPECT_LT(before - after, 1024) << before << " -> " << after << " KiB";
 }
 
 }  // namespace

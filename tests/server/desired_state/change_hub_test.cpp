@@ -127,5 +127,21 @@ TEST(ChangeHubTest, NotifyRacingWithTimeoutsIsSafe) {
   EXPECT_EQ(hub.waiting(), 0u);
 }
 
+TEST(ChangeHubTest, AfterShutDownWaitsEndAtOnce) {
+  asio::io_context context;
+  ChangeHub hub;
+  std::optional<bool> before, after;
+  start_wait(context, hub, "a", 10s, &before);
+  context.poll();
+  hub.shut_down();
+  start_wait(context, hub, "a", 10s, &after);
+  const auto start = std::chrono::steady_clock::now();
+  context.run_for(5s);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  EXPECT_EQ(before, std::optional<bool>(true));
+  EXPECT_EQ(after, std::optional<bool>(true));
+  EXPECT_EQ(hub.waiting(), 0u);
+}
+
 }  // namespace
 }  // namespace ef::desired_state

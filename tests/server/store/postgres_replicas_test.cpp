@@ -165,6 +165,20 @@ TEST_F(PostgresReplicasTest, ABulkAssignmentNotifiesEveryDeviceOnce) {
   auto got = other.take(ids.size() + 1, 2s);
   EXPECT_EQ(got.size(), ids.size());
   EXPECT_EQ(std::set<std::string>(got.begin(), got.end()), ids);
+  // The same through the one-statement bulk call, larger than one chunk (5,000 rows).
+  std::vector<std::string> many;
+  ASSERT_TRUE(a_->in_transaction([&]() -> Status {
+    for (int i = 200; i < 6200; ++i) {
+      many.push_back("cam-" + std::to_string(i));
+      EF_CHECK(a_->add_device(device(many.back())));
+    }
+    return {};
+  }));
+  ASSERT_TRUE(a_->set_assignments(many, "2.0", t(3000), "ci"));
+  auto bulk = other.take(many.size() + 1, 5s);
+  EXPECT_EQ(bulk.size(), many.size());
+  EXPECT_EQ(std::set<std::string>(bulk.begin(), bulk.end()),
+            std::set<std::string>(many.begin(), many.end()));
 }
 
 TEST_F(PostgresReplicasTest, OneOfTwoConsumersOfAnEnrollmentTokenWins) {

@@ -110,6 +110,32 @@ TEST_F(StoreContract, FailedTransactionLeavesNothingBehind) {
   EXPECT_TRUE(store_->audit(0, 10)->empty());
 }
 
+// A whole plant pinned in one call: more devices than one PostgreSQL statement takes (5,000).
+TEST_F(StoreContract, BulkAssignmentPinsEveryDeviceOrNone) {
+  std::vector<std::string> ids;
+  ASSERT_TRUE(store_->in_transaction([&]() -> Status {
+    for (int i = 0; i < 12000; ++i) {
+      ids.push_back("cam-" + std::to_string(i));
+      EF_CHECK(store_->add_device(device(ids.back())));
+    }
+    return {};
+  }));
+  ASSERT_TRUE(store_->set_assignment({"cam-7", "0.9.0", t(5), "alice"}));
+  ASSERT_TRUE(store_->set_assignments(ids, "2.0.0", t(10), "bob"));
+  for (const char* id : {"cam-0", "cam-7", "cam-4999", "cam-5000", "cam-11999"}) {
+    auto a = store_->assignment(id);
+    ASSERT_TRUE(a && *a) << id;
+    EXPECT_EQ((*a)->release, "2.0.0") << id;
+    EXPECT_EQ((*a)->assigned_by, "bob") << id;
+  }
+  // A device that does not exist fails the call, and nothing of it is written.
+  auto with_ghost = std::vector<std::string>{"cam-1", "ghost", "cam-2"};
+  EXPECT_FALSE(store_->set_assignments(with_ghost, "3.0.0", t(20), "carol"));
+  EXPECT_EQ((*store_->assignment("cam-1"))->release, "2.0.0");
+  EXPECT_EQ((*store_->assignment("cam-2"))->release, "2.0.0");
+  EXPECT_TRUE(store_->set_assignments({}, "3.0.0", t(20), "carol"));
+}
+
 TEST_F(StoreContract, AssignmentsReleasesTokensAndAudit) {
   ASSERT_TRUE(store_->add_device(device("cam-01")));
   ASSERT_TRUE(store_->set_assignment({"cam-01", "1.0.0", t(10), "alice"}));

@@ -76,6 +76,12 @@ Status PerThreadStore::add_certificate(const CertificateRecord& cert) {
 Status PerThreadStore::set_assignment(const Assignment& assignment) {
   return on(local(), [&](Store& s) { return s.set_assignment(assignment); });
 }
+Status PerThreadStore::set_assignments(const std::vector<std::string>& device_ids,
+                                       const std::string& release, UtcTime at,
+                                       const std::string& assigned_by) {
+  return on(local(),
+            [&](Store& s) { return s.set_assignments(device_ids, release, at, assigned_by); });
+}
 Status PerThreadStore::clear_assignment(std::string_view device_id) {
   return on(local(), [&](Store& s) { return s.clear_assignment(device_id); });
 }

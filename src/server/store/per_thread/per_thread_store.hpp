@@ -44,6 +44,8 @@ class PerThreadStore final : public Store {
                              UtcTime at) override;
   Status add_certificate(const CertificateRecord& cert) override;
   Status set_assignment(const Assignment& assignment) override;
+  Status set_assignments(const std::vector<std::string>& device_ids, const std::string& release,
+                         UtcTime at, const std::string& assigned_by) override;
   Status clear_assignment(std::string_view device_id) override;
   Result<std::optional<Assignment>> assignment(std::string_view device_id) override;
   Status record_running(std::string_view device_id, const RunningVersion& running) override;

@@ -287,6 +287,33 @@ class PostgresStore : public Store {
         {kDesiredStateChannel, a.device_id, a.release, seconds(a.assigned_at), a.assigned_by});
   }
 
+  // Device ids in one comma-separated parameter, kBulkRows per statement: one round trip per
+  // chunk instead of one per device. Ids cannot hold a comma (pki::check_device_id).
+  Status set_assignments(const std::vector<std::string>& device_ids, const std::string& release,
+                         UtcTime at, const std::string& assigned_by) override {
+    constexpr std::size_t kBulkRows = 5000;
+    for (const auto& id : device_ids) {
+      if (id.empty() || id.find(',') != std::string::npos) {
+        return make_error(Errc::invalid_argument, "not a device id: '" + id + "'");
+      }
+    }
+    return in_transaction([&]() -> Status {
+      for (std::size_t first = 0; first < device_ids.size(); first += kBulkRows) {
+        std::string ids;
+        for (std::size_t i = first; i < std::min(device_ids.size(), first + kBulkRows); ++i)
+          ids += (i == first ? "" : ",") + device_ids[i];
+        EF_CHECK(
+            run("WITH changed AS (INSERT INTO assignments (device_id, release, assigned_at, "
+                "assigned_by) SELECT id, $3, $4, $5 FROM unnest(string_to_array($2, ',')) AS id "
+                "ON CONFLICT (device_id) DO UPDATE SET release = excluded.release, "
+                "assigned_at = excluded.assigned_at, assigned_by = excluded.assigned_by "
+                "RETURNING device_id) SELECT count(pg_notify($1, device_id)) FROM changed",
+                {kDesiredStateChannel, ids, release, seconds(at), assigned_by}));
+      }
+      return {};
+    });
+  }
+
   // Notifies only when there was a pin to clear: otherwise nothing changed.
   Status clear_assignment(std::string_view device_id) override {
     return run(

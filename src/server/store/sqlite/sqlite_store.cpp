@@ -350,6 +350,16 @@ class SqliteStore : public Store {
     return run(s);
   }
 
+  // One prepared statement run per device: SQLite is in-process, a statement costs microseconds.
+  Status set_assignments(const std::vector<std::string>& device_ids, const std::string& release,
+                         UtcTime at, const std::string& assigned_by) override {
+    return in_transaction([&]() -> Status {
+      for (const auto& id : device_ids)
+        EF_CHECK(set_assignment({id, release, at, assigned_by}));
+      return {};
+    });
+  }
+
   Status clear_assignment(std::string_view device_id) override {
     EF_TRY(Statement & s, prepare("DELETE FROM assignments WHERE device_id = ?"));
     EF_CHECK(s.bind({device_id}));
