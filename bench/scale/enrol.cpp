@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <mutex>
 
-#include "connection.hpp"
 #include "core/json/json.hpp"
 #include "core/pki/pki.hpp"
 

@@ -10,7 +10,7 @@
 #include <random>
 #include <thread>
 
-#include "connection.hpp"
+#include "agent_report.hpp"
 #include "core/json/json.hpp"
 #include "core/telemetry/batch_codec.hpp"
 #include "identities.hpp"
@@ -65,24 +65,6 @@ class Batches {
   bench::SyntheticDevice device_{1, unix_ms() - 60'000};
   std::vector<std::string> encoded_;
 };
-
-// What an agent reports when it starts (a full report); later check-ins send `{}`.
-std::string full_report() {
-  return json::Json{{"agent_version", "0.1.0"},
-                    {"installed_release", nullptr},
-                    {"trial_release", nullptr},
-                    {"model_version", kModel},
-                    {"update", nullptr},
-                    {"hardware",
-                     {{"make", "bench"},
-                      {"model", "sim"},
-                      {"serial", "0"},
-                      {"cpu", "x86_64"},
-                      {"memory_bytes", 8LL << 30},
-                      {"disk_bytes", 64LL << 30},
-                      {"disk_free_bytes", 32LL << 30}}}}
-      .dump();
-}
 
 struct DeviceState {
   std::string etag;
@@ -155,7 +137,8 @@ class Generator {
     const std::string poll = "/api/v1/devices/" + id.id + "/checkin?wait=";
     const std::string first_target = poll + "0",
                       wait_target = poll + std::to_string(o_.wait_seconds);
-    const std::string empty = "{}", full = full_report(), no_token;
+    // What an agent reports when it starts (a full report, no release yet); later check-ins `{}`.
+    const std::string empty = "{}", full = bench::full_report({.model_version = kModel}), no_token;
     for (;;) {
       Connection c(io_, tls_);
       bool connected = false, slot = false;

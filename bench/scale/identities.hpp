@@ -6,10 +6,18 @@
 #include <string>
 #include <vector>
 
-#include "connection.hpp"
 #include "core/common/result.hpp"
+#include "mtls_connection.hpp"
 
 namespace ef::scale {
+
+// The shared connection (bench/server/mtls_connection.hpp) under the names bench/scale uses.
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using bench::Connection;
+using bench::Identity;
+using bench::local;
+using bench::Response;
 
 struct IdentityPem {
   std::string id, key_pem, certificate_pem;

@@ -5,6 +5,7 @@
 //
 //   relay_bench [--devices 200] [--minutes 5]
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +14,7 @@
 
 #include "core/http_client/http_client.hpp"
 #include "fleet_processes.hpp"
+#include "proc_stat.hpp"
 #include "server/prometheus_relay/relay.hpp"
 #include "synthetic_device.hpp"
 
@@ -87,6 +89,7 @@ int main(int argc, char** argv) {
   const pid_t prometheus = start_prometheus(dir / "prometheus", port);
   for (int i = 0; i < 300 && !ready(port); ++i)
     std::this_thread::sleep_for(100ms);
+  const auto prometheus_idle = testing::read_proc(prometheus);
   metrics::Registry registry;
   prometheus_relay::Options o;
   o.queue_dir = dir / "queue";
@@ -113,6 +116,8 @@ int main(int argc, char** argv) {
   const double total_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   (*relay)->stop();
+  // Every series is in Prometheus' head block now: its memory per active series, for sizing.
+  const auto prometheus_full = testing::read_proc(prometheus);
   testing::stop_process(prometheus);
   std::printf(
       "relay -> Prometheus 2.42 on 127.0.0.1: %d devices x %d one-minute batches = %zu "
@@ -125,6 +130,14 @@ int main(int argc, char** argv) {
       "series every 15 s)\n",
       counter_value(registry, relayed), total_s, samples / total_s,
       samples / total_s / (183.0 / 15.0));
+  const double series = double(samples) / (4.0 * minutes);
+  std::printf(
+      "  Prometheus: RSS %.0f MiB idle, %.0f MiB holding %.0f active series (%.2f KiB each); "
+      "%.1f CPU seconds for the ingest (%.0f samples per CPU second)\n",
+      prometheus_idle.rss_kib / 1024.0, prometheus_full.rss_kib / 1024.0, series,
+      (prometheus_full.rss_kib - prometheus_idle.rss_kib) / series,
+      prometheus_full.cpu_seconds - prometheus_idle.cpu_seconds,
+      samples / std::max(0.01, prometheus_full.cpu_seconds - prometheus_idle.cpu_seconds));
   fs::remove_all(dir);
   return counter_value(registry, relayed) >= double(samples) ? 0 : 1;
 }

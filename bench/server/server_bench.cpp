@@ -14,6 +14,7 @@
 //
 //   build/bench/server/server_bench [--idle N=10000] [--seconds S=10] [--devices 10,100,1000]
 //                                   [--threads N=cores] [--against-nginx]
+//                                   [--unchanged-report full|empty]
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <sys/resource.h>
@@ -39,10 +40,12 @@
 #include <sstream>
 #include <thread>
 
+#include "agent_report.hpp"
 #include "core/json/json.hpp"
 #include "core/pki/pki.hpp"
 #include "fake_release.hpp"
 #include "fleet_processes.hpp"
+#include "mtls_connection.hpp"
 #include "nginx_peer.hpp"
 #include "proc_stat.hpp"
 
@@ -74,55 +77,13 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
 }
 
-struct Device {
-  std::string id;
-  std::shared_ptr<X509> certificate;
-  std::shared_ptr<EVP_PKEY> key;
+// A simulated device: its identity and the ETag of the last answer it holds.
+struct Device : ef::bench::Identity {
   std::string etag;
 };
 
-using Stream = beast::ssl_stream<beast::tcp_stream>;
-using Response = http::response<http::string_body>;
-
-// One TLS connection to the server, as an operator (no client certificate) or as a device.
-class Connection {
- public:
-  Connection(asio::io_context& io, ssl::context& tls) : stream_(io, tls) {}
-
-  asio::awaitable<void> open(const tcp::endpoint& server, const Device* device) {
-    if (device != nullptr) {
-      SSL_use_certificate(stream_.native_handle(), device->certificate.get());
-      SSL_use_PrivateKey(stream_.native_handle(), device->key.get());
-    }
-    co_await beast::get_lowest_layer(stream_).async_connect(server, asio::use_awaitable);
-    co_await stream_.async_handshake(ssl::stream_base::client, asio::use_awaitable);
-  }
-
-  asio::awaitable<Response> send(http::verb verb, const std::string& target,
-                                 const std::string& body, const std::string& token = {},
-                                 const std::string& etag = {}) {
-    http::request<http::string_body> request{verb, target, 11};
-    request.set(http::field::host, "127.0.0.1");
-    request.set(http::field::content_type, "application/json");
-    if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
-    if (!etag.empty()) request.set(http::field::if_none_match, etag);
-    request.body() = body;
-    request.prepare_payload();
-    co_await http::async_write(stream_, request, asio::use_awaitable);
-    Response response;
-    co_await http::async_read(stream_, buffer_, response, asio::use_awaitable);
-    co_return response;
-  }
-
-  void close() {
-    beast::error_code ignored;
-    beast::get_lowest_layer(stream_).socket().close(ignored);
-  }
-
- private:
-  Stream stream_;
-  beast::flat_buffer buffer_;
-};
+using ef::bench::Connection;
+using ef::bench::Response;
 
 std::string device_id(int i) {
   char id[32];
@@ -154,27 +115,8 @@ std::string checkin_target(const Device& d, int wait) {
 
 // What an agent with a running runtime reports; `frames` changes the report when it changes.
 std::string report(double frames) {
-  return Json{{"agent_version", "0.1.0"},
-              {"installed_release", "1.0.0"},
-              {"trial_release", nullptr},
-              {"model_version", "ae-1"},
-              {"update", nullptr},
-              {"hardware",
-               {{"make", "bench"},
-                {"model", "sim"},
-                {"serial", "0"},
-                {"cpu", "x86_64"},
-                {"memory_bytes", 8LL << 30},
-                {"disk_bytes", 64LL << 30},
-                {"disk_free_bytes", 32LL << 30}}},
-              {"runtime",
-               {{"frames_per_second", 29.97},
-                {"latency_p99_seconds", 0.0055},
-                {"frames_processed", frames},
-                {"frames_dropped", 0},
-                {"uptime_seconds", 3600},
-                {"restarts", 0}}}}
-      .dump();
+  return ef::bench::full_report(
+      {.installed_release = "1.0.0", .model_version = "ae-1", .frames_processed = frames});
 }
 
 template <typename T>
@@ -312,6 +254,9 @@ class Bench {
   }
 
   const std::vector<Device>& devices() const { return devices_; }
+  // The body of an unchanged check-in after the first: the full report again, or "{}" as an idle
+  // agent sends (docs/agent.md, "Quiet when idle").
+  void send_empty_when_unchanged(bool empty) { empty_when_unchanged_ = empty; }
   // Cache-Control of edgefleet's first check-in answer; empty before a load ran.
   const std::string& cache_control() const { return cache_control_; }
 
@@ -441,8 +386,9 @@ class Bench {
       while (!run.stop) {
         if (changing_report) frames += 30;
         const auto begin = Clock::now();
-        auto r =
-            co_await c.send(http::verb::post, checkin_target(d, 0), report(frames), {}, d.etag);
+        const std::string body =
+            changing_report || !empty_when_unchanged_ ? report(frames) : std::string("{}");
+        auto r = co_await c.send(http::verb::post, checkin_target(d, 0), body, {}, d.etag);
         if (auto w = wrong_unchanged_answer(r, d); !w.empty()) wrong(std::move(w));
         if (run.measuring)
           mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - begin).count());
@@ -475,6 +421,7 @@ class Bench {
   std::atomic<int> next_{0}, held_{0}, failed_{0};
   Clock::time_point wake_start_ = Clock::now();
   std::string cache_control_;
+  bool empty_when_unchanged_ = false;
 };
 
 struct Options {
@@ -484,6 +431,7 @@ struct Options {
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   bool against_nginx = false;
   int nginx_status = 304;
+  std::string unchanged_report = "full";
 };
 
 const std::string kServer = std::string(EF_BINARY_DIR) + "/apps/edgefleet-server/edgefleet-server";
@@ -524,7 +472,10 @@ ef::Result<std::unique_ptr<ef::bench::NginxPeer>> start_nginx(const Bench& bench
 // the comparison must not measure them.
 // Long because: one table read top to bottom, its rows in the order they are measured.
 bool check_in_rows(Bench& bench, const Options& o, ef::bench::NginxPeer* nginx) {
-  std::printf("\ncheck-ins back to back over mTLS keep-alive, %.0f s each (wait=0)\n", o.seconds);
+  std::printf(
+      "\ncheck-ins back to back over mTLS keep-alive, %.0f s each (wait=0); unchanged ones send "
+      "%s\n",
+      o.seconds, o.unchanged_report == "empty" ? "{} (an idle agent's)" : "the full report");
   std::printf("%8s  %-10s %12s %9s %9s %11s %11s %7s\n", "devices", "report", "check-ins/s",
               "p50 ms", "p99 ms", "server CPU", "bench CPU", "errors");
   std::optional<Bench::Target> theirs;
@@ -652,6 +603,11 @@ int main(int argc, char** argv) {
                "also drive Debian's nginx answering the unchanged check-in (rows and ratios)");
   app.add_option("--nginx-status", o.nginx_status,
                  "what nginx answers instead of 304 (only to test that the bench refuses it)");
+  app.add_option("--unchanged-report", o.unchanged_report,
+                 "what an unchanged check-in sends: the full report again, or {} as an idle "
+                 "agent does")
+      ->check(CLI::IsMember({"full", "empty"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (o.against_nginx) {
     if (auto v = ef::bench::nginx_version(); !v) {
@@ -680,6 +636,7 @@ int main(int argc, char** argv) {
     server_args.insert(server_args.end(), {"--threads", std::to_string(o.threads)});
   fleet.start_server(server_args);
   Bench bench(fleet);
+  bench.send_empty_when_unchanged(o.unchanged_report == "empty");
   std::printf("edgefleet-server bench: %ld cores, server pid %d, %s, load %.2f at start\n",
               ::sysconf(_SC_NPROCESSORS_ONLN), fleet.server_pid(),
               threads_option ? ("--threads " + std::to_string(o.threads)).c_str()

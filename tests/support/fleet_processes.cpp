@@ -1,7 +1,10 @@
 #include "fleet_processes.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +33,18 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 }  // namespace
+
+int free_local_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), len);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
 
 pid_t spawn(const ProcessOptions& o) {
   // o.env overrides the parent's variables: getenv() returns the first of two equal names.
@@ -114,6 +129,23 @@ void Fleet::start_server(const std::vector<std::string>& extra_args) {
   ca_ = (dir_ / "server/pki/ca.crt").string();
 }
 
+pid_t Fleet::start_replica(const std::string& name, const std::vector<std::string>& args,
+                           std::string* url) const {
+  const fs::path port_file = dir_ / (name + ".port");
+  fs::remove(port_file);
+  std::vector<std::string> argv = {kServer, "--data", (dir_ / "server").string(), "--port-file",
+                                   port_file.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const pid_t pid = spawn({argv, {}, dir_ / (name + ".log")});
+  for (int i = 0; i < 400 && !fs::exists(port_file); ++i)
+    std::this_thread::sleep_for(25ms);
+  const std::string port = slurp(port_file);
+  if (port.empty())
+    throw std::runtime_error(name + " did not start: " + slurp(dir_ / (name + ".log")));
+  *url = "https://127.0.0.1:" + port.substr(0, port.find('\n'));
+  return pid;
+}
+
 void Fleet::stop_server() {
   stop_process(server_);
   server_ = -1;
@@ -123,9 +155,20 @@ std::string Fleet::server_log() const {
   return slurp(dir_ / "server.log");
 }
 
+CommandResult Fleet::publish(const fs::path& src, const std::string& version) const {
+  auto built = run_command(kCli + " release build " + src.string() + " --version " + version +
+                           " --keys " + keys().string() + " --repo " + repo().string());
+  if (built.exit_code != 0) return built;
+  return cli("release publish --repo " + repo().string());
+}
+
 CommandResult Fleet::cli(const std::string& args) const {
-  return run_command(kCli + " " + args + " --server " + url_ + " --token " + admin_ + " --ca " +
-                     ca_);
+  return cli_at(url_, args);
+}
+
+CommandResult Fleet::cli_at(const std::string& server_url, const std::string& args) const {
+  return run_command(kCli + " " + args + " --server " + server_url + " --token " + admin_ +
+                     " --ca " + ca_);
 }
 
 json::Json Fleet::api_get(const std::string& path) const {

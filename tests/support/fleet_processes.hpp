@@ -22,6 +22,10 @@ struct ProcessOptions {
   std::filesystem::path log;
 };
 
+// A free port on 127.0.0.1 for a process started next (closed before that process binds it: a
+// small race, acceptable in tests).
+int free_local_port();
+
 // Starts argv[0] with its output appended to log; returns the pid.
 pid_t spawn(const ProcessOptions& options);
 // SIGTERM (or `signal`), then waits; returns the exit status as waitpid reports it.
@@ -38,8 +42,19 @@ class Fleet {
   void start_server(const std::vector<std::string>& extra_args = {});
   void stop_server();
 
+  // Another server process on the same data folder: a replica when args name the same
+  // --database as start_server's. Its log is dir/<name>.log; returns its pid and sets *url.
+  pid_t start_replica(const std::string& name, const std::vector<std::string>& args,
+                      std::string* url) const;
+
+  // Builds the release folder src as `version` with the fleet's keys and publishes it through the
+  // server; returns the first command that failed, or the publish.
+  CommandResult publish(const std::filesystem::path& src, const std::string& version) const;
+
   // The CLI with this server's URL, admin token and CA.
   CommandResult cli(const std::string& args) const;
+  // The same against another server URL (a replica).
+  CommandResult cli_at(const std::string& server_url, const std::string& args) const;
   // The server's API as the admin (GET only here); the body parsed as JSON.
   json::Json api_get(const std::string& path) const;
 

@@ -1,6 +1,7 @@
 #include "server/checkin/checkin.hpp"
 
 #include <charconv>
+#include <variant>
 
 #include "core/http/json_body.hpp"
 #include "server/device_auth/device_auth.hpp"
@@ -189,58 +190,103 @@ store::RunningVersion running_of(const json::Json& report, UtcTime now) {
   return {text("installed_release"), text("model_version"), now};
 }
 
-// Merges the reported fields into the device's last report and stores it when it changed (most
-// check-ins change nothing and cost no write), and notes the device as seen.
-asio::awaitable<Status> record_report(Services& s, const store::Device& device, json::Json report) {
+// What the check-in guard read: the token is taken before the view, so a change committed after
+// the read ends the long-poll at once (change_hub.hpp).
+struct Admitted {
+  store::CheckinView view;
+  desired_state::ChangeToken since;
+};
+
+// Authenticates as device_auth does, but reads only the device's CheckinView: an unchanged
+// check-in needs nothing more, and it is most of a fleet's traffic.
+http::Guard admit(std::shared_ptr<Services> s) {
+  return [s](Request& r) -> std::optional<Response> {
+    const std::string_view id = r.param("id");
+    auto refused = device_auth::check_certificate(r, id);
+    std::optional<Admitted> admitted;
+    if (!refused) {
+      const auto since = s->hub.since(std::string(id));
+      auto view = s->store.checkin_view(id);
+      refused = device_auth::check_standing(id, view ? Result<store::DeviceStatus>(view->status)
+                                                     : Result<store::DeviceStatus>(view.error()));
+      if (!refused) admitted = Admitted{std::move(*view), since};
+    }
+    if (refused) {
+      if (s->on_checkin) s->on_checkin(refused->status);  // guard refusals count too
+      return refused;
+    }
+    r.principal = std::move(*admitted);
+    return std::nullopt;
+  };
+}
+
+// Merges the reported fields into the device's last report and stores it when it changed (a
+// report of no fields reads and writes nothing), and notes the device as seen.
+asio::awaitable<Status> record_report(Services& s, const std::string& id, json::Json report) {
   const auto now = utc_now();
-  json::Json merged = device.report.is_object() ? device.report : json::Json::object();
-  for (auto& [key, value] : report.items())
-    merged[key] = std::move(value);
-  if (merged != device.report) {
-    auto running = running_of(merged, now);
-    // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
-    store::GroupCommit::Work write = [id = device.id, merged = std::move(merged), running,
-                                      now](store::Store& db) -> Status {
-      EF_CHECK(db.save_report(id, merged, now));
-      return db.record_running(id, running);
-    };
-    auto saved = co_await s.reports.write(std::move(write));
-    if (!saved) co_return saved;
+  if (!report.empty()) {
+    auto device = s.store.device(id);
+    if (!device) co_return Status(device.error());
+    json::Json merged = device->report.is_object() ? device->report : json::Json::object();
+    for (auto& [key, value] : report.items())
+      merged[key] = std::move(value);
+    if (merged != device->report) {
+      auto running = running_of(merged, now);
+      // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
+      store::GroupCommit::Work write = [id, merged = std::move(merged), running,
+                                        now](store::Store& db) -> Status {
+        EF_CHECK(db.save_report(id, merged, now));
+        return db.record_running(id, running);
+      };
+      auto saved = co_await s.reports.write(std::move(write));
+      if (!saved) co_return saved;
+    }
   }
-  s.presence.seen(device.id, now);
+  s.presence.seen(id, now);
   co_return Status{};
+}
+
+// The device's desired state as the store has it now, or the answer that ends the check-in: 403
+// for a device revoked meanwhile, or the store's error.
+std::variant<desired_state::Document, Response> current_document(Services& s,
+                                                                 const std::string& id) {
+  auto view = s.store.checkin_view(id);
+  auto status =
+      view ? Result<store::DeviceStatus>(view->status) : Result<store::DeviceStatus>(view.error());
+  if (auto refused = device_auth::check_standing(id, status)) return std::move(*refused);
+  auto doc = desired_state::document_for(id, view->pinned_release, s.urls);
+  if (!doc) return http::error_response(doc.error());
+  return std::move(*doc);
 }
 
 // Holds the check-in until the device's desired state differs from `known` (200), the wait ends
 // (304) or the device is revoked (403). Holds only its arguments while parked.
 asio::awaitable<Response> long_poll(std::shared_ptr<Services> s, std::string id, std::string known,
-                                    std::chrono::seconds wait) {
+                                    std::chrono::seconds wait, desired_state::ChangeToken since) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    const bool woken = left.count() > 0 && co_await s->hub.wait(id, left);
+    const bool woken = left.count() > 0 && co_await s->hub.wait(id, left, since);
+    since = s->hub.since(id);
     s->presence.seen(id, utc_now());
-    auto current = s->store.device(id);
-    if (!current) co_return http::error_response(current.error());
-    if (current->status == store::DeviceStatus::revoked) {
-      auto r403 = Response::error(403, "device_revoked", "device '" + id + "' has been revoked");
-      r403.close = true;
-      co_return r403;
-    }
-    auto doc = desired_state::desired_for(s->store, id, s->urls);
-    if (!doc) co_return http::error_response(doc.error());
-    if (doc->etag != known) co_return answer(*doc, false);
-    if (!woken) co_return answer(*doc, true);
+    auto current = current_document(*s, id);
+    if (auto* refused = std::get_if<Response>(&current)) co_return std::move(*refused);
+    const auto& doc = std::get<desired_state::Document>(current);
+    if (doc.etag != known) co_return answer(doc, false);
+    if (!woken) co_return answer(doc, true);
   }
 }
 
 asio::awaitable<Response> checkin(std::shared_ptr<Services> s, Request& r) {
-  auto device = device_auth::take_device(r);
-  if (!device) {  // the route's guard always sets it: reaching here is a bug
+  auto* admitted = std::any_cast<Admitted>(&r.principal);
+  if (admitted == nullptr) {  // the route's guard always sets it: reaching here is a bug
     co_return http::error_response(
         make_error(Errc::internal, "no authenticated device for " + r.path));
   }
+  const Admitted device = std::move(*admitted);
+  r.principal.reset();
+  const std::string id(r.param("id"));
   const auto wait = wait_param(r, s->settings.max_wait);
   if (!wait) co_return Response::error(400, "bad_query", "wait must be a number of seconds");
   {
@@ -250,22 +296,21 @@ asio::awaitable<Response> checkin(std::shared_ptr<Services> s, Request& r) {
     if (!body) co_return refusal;
     auto report = normalize_report(*body);
     if (!report) co_return Response::error(400, "bad_report", report.error().message);
-    if (auto saved = co_await record_report(*s, *device, std::move(*report)); !saved)
+    if (auto saved = co_await record_report(*s, id, std::move(*report)); !saved)
       co_return http::error_response(saved.error());
   }
   // Nothing of the request is needed while it waits; an idle device should cost only its
   // connection (bench/server measures the memory of parked long-polls).
   std::string().swap(r.body);
-  const std::string id = std::move(device->id);
-  device.reset();
 
   const std::string known(r.header("If-None-Match"));
   {
-    auto doc = desired_state::desired_for(s->store, id, s->urls);
+    // The pin as the guard read it: a change since then ends the long-poll at once (its token).
+    auto doc = desired_state::document_for(id, device.view.pinned_release, s->urls);
     if (!doc) co_return http::error_response(doc.error());
     if (known != doc->etag || wait->count() == 0) co_return answer(*doc, known == doc->etag);
   }
-  co_return co_await long_poll(s, id, known, *wait);
+  co_return co_await long_poll(s, id, known, *wait, device.since);
 }
 
 // Every answer counts in the check-in metric.
@@ -282,12 +327,7 @@ void add_routes(http::Router& router, Services services) {
   http::RouteOptions options;
   options.name = "devices.checkin";
   options.max_body = 64 * 1024;
-  // Refusals by the guard count in the check-in metric too.
-  options.guard = [s, admit = device_auth::guard(s->store)](Request& r) {
-    auto refused = admit(r);
-    if (refused && s->on_checkin) s->on_checkin(refused->status);
-    return refused;
-  };
+  options.guard = admit(s);
   router.add(
       http::Verb::post, "/api/v1/devices/{id}/checkin",
       [s](Request& r) -> asio::awaitable<Response> { return counted_checkin(s, r); }, options);

@@ -11,7 +11,9 @@
 // the request is held until the desired state changes (200, within milliseconds of the change) or
 // the wait ends (304): a long-poll. A revoked device's held request ends at once with 403.
 // A changed report is answered only once it is durable; changed reports from many devices share
-// one transaction (group commit).
+// one transaction (group commit). A report of no fields ("{}", an idle agent's check-in) costs one
+// store read (Store::checkin_view: status and pin); a change of desired state committed after that
+// read still ends the long-poll at once (ChangeHub tokens).
 #pragma once
 
 #include <chrono>

@@ -4,6 +4,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <functional>
 
 namespace ef::desired_state {
 
@@ -15,14 +16,37 @@ struct ChangeHub::Waiter {
   bool woken = false;        // likewise
 };
 
+namespace {
+constexpr std::size_t kSlots = 4096;
+}
+
+ChangeHub::ChangeHub() : slot_changes_(kSlots, 0) {}
+
+std::uint64_t& ChangeHub::changes_of(const std::string& device_id) {
+  return slot_changes_[std::hash<std::string>{}(device_id) % kSlots];
+}
+
+ChangeToken ChangeHub::token_locked(const std::string& device_id) const {
+  return {slot_changes_[std::hash<std::string>{}(device_id) % kSlots], all_changes_};
+}
+
+ChangeToken ChangeHub::since(const std::string& device_id) const {
+  std::lock_guard lock(mutex_);
+  return token_locked(device_id);
+}
+
 asio::awaitable<bool> ChangeHub::wait(const std::string& device_id,
-                                      std::chrono::milliseconds timeout) {
+                                      std::chrono::milliseconds timeout, ChangeToken since) {
   auto waiter = std::make_shared<Waiter>(co_await asio::this_coro::executor);
   waiter->timer.expires_after(timeout);
   std::multimap<std::string, std::shared_ptr<Waiter>>::iterator it;
   {
     std::lock_guard lock(mutex_);
-    if (shut_down_) co_return true;
+    const auto now = token_locked(device_id);
+    if (shut_down_ || now.device_changes != since.device_changes ||
+        now.all_changes != since.all_changes) {
+      co_return true;
+    }
     it = waiters_.emplace(device_id, waiter);
   }
   boost::system::error_code ec;
@@ -46,6 +70,7 @@ void ChangeHub::wake(const std::shared_ptr<Waiter>& waiter) {
 
 void ChangeHub::notify(const std::string& device_id) {
   std::lock_guard lock(mutex_);
+  ++changes_of(device_id);
   const auto [begin, end] = waiters_.equal_range(device_id);
   for (auto it = begin; it != end; ++it)
     wake(it->second);
@@ -53,6 +78,7 @@ void ChangeHub::notify(const std::string& device_id) {
 
 void ChangeHub::notify_all() {
   std::lock_guard lock(mutex_);
+  ++all_changes_;
   for (auto& [id, waiter] : waiters_)
     wake(waiter);
 }

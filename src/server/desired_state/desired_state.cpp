@@ -13,10 +13,16 @@ using http::Response;
 Result<Document> desired_for(store::Store& store, const std::string& device_id,
                              const RepositoryUrls& urls) {
   EF_TRY(auto pin, store.assignment(device_id));
+  return document_for(device_id, pin ? std::optional(pin->release) : std::nullopt, urls);
+}
+
+Result<Document> document_for(const std::string& device_id,
+                              const std::optional<std::string>& pinned_release,
+                              const RepositoryUrls& urls) {
   json::Json body = {
       {"device_id", device_id},
       {"repository", {{"metadata_url", urls.metadata_url}, {"blobs_url", urls.blobs_url}}}};
-  body["release"] = pin ? json::Json{{"version", pin->release}} : json::Json(nullptr);
+  body["release"] = pinned_release ? json::Json{{"version", *pinned_release}} : json::Json(nullptr);
   EF_TRY(auto canonical, json::canonical(body));
   return Document{std::move(body), "\"" + crypto::sha256_hex(canonical).substr(0, 32) + "\""};
 }

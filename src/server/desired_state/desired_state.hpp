@@ -15,6 +15,7 @@
 //   GET    /api/v1/devices/{id}/desired-state  (read-only role)
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "core/http/router.hpp"
@@ -37,6 +38,10 @@ struct Document {
 
 Result<Document> desired_for(store::Store& store, const std::string& device_id,
                              const RepositoryUrls& urls);
+// The same from the release pinned to the device, read elsewhere (store::CheckinView).
+Result<Document> document_for(const std::string& device_id,
+                              const std::optional<std::string>& pinned_release,
+                              const RepositoryUrls& urls);
 
 struct Services {
   store::Store& store;

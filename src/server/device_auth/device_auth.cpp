@@ -4,9 +4,8 @@
 
 namespace ef::device_auth {
 
-std::variant<store::Device, http::Response> authenticate(const http::Request& request,
-                                                         std::string_view device_id,
-                                                         store::Store& store) {
+std::optional<http::Response> check_certificate(const http::Request& request,
+                                                std::string_view device_id) {
   using http::Response;
   const auto& cert = request.peer->client_certificate;
   if (!request.peer->tls || !cert) {
@@ -23,20 +22,36 @@ std::variant<store::Device, http::Response> authenticate(const http::Request& re
                            "the certificate of device '" + cert->subject_cn +
                                "' cannot act for device '" + std::string(device_id) + "'");
   }
-  auto device = store.device(device_id);
-  if (!device) {
-    if (device.error().code == Errc::not_found) {
+  return std::nullopt;
+}
+
+std::optional<http::Response> check_standing(std::string_view device_id,
+                                             const Result<store::DeviceStatus>& status) {
+  using http::Response;
+  if (!status) {
+    if (status.error().code == Errc::not_found) {
       return Response::error(403, "unknown_device",
                              "device '" + std::string(device_id) + "' is not registered");
     }
-    return http::error_response(device.error());
+    return http::error_response(status.error());
   }
-  if (device->status == store::DeviceStatus::revoked) {
+  if (*status == store::DeviceStatus::revoked) {
     auto r = Response::error(403, "device_revoked",
                              "device '" + std::string(device_id) + "' has been revoked");
     r.close = true;
     return r;
   }
+  return std::nullopt;
+}
+
+std::variant<store::Device, http::Response> authenticate(const http::Request& request,
+                                                         std::string_view device_id,
+                                                         store::Store& store) {
+  if (auto refused = check_certificate(request, device_id)) return std::move(*refused);
+  auto device = store.device(device_id);
+  auto status = device ? Result<store::DeviceStatus>(device->status)
+                       : Result<store::DeviceStatus>(device.error());
+  if (auto refused = check_standing(device_id, status)) return std::move(*refused);
   return std::move(*device);
 }
 
@@ -47,14 +62,6 @@ http::Guard guard(store::Store& store) {
     request.principal = std::get<store::Device>(std::move(result));
     return std::nullopt;
   };
-}
-
-std::optional<store::Device> take_device(http::Request& request) {
-  auto* device = std::any_cast<store::Device>(&request.principal);
-  if (device == nullptr) return std::nullopt;
-  std::optional<store::Device> out(std::move(*device));
-  request.principal.reset();
-  return out;
 }
 
 void add_device_route(http::Router& router, http::Verb method, std::string_view pattern,

@@ -27,13 +27,17 @@ std::variant<store::Device, http::Response> authenticate(const http::Request& re
                                                          std::string_view device_id,
                                                          store::Store& store);
 
+// authenticate's checks in two parts, for routes that read the device their own way (check-ins
+// read only store::CheckinView): the certificate (the first three), then the device's standing
+// given its status as read from the store (the fourth). nullopt admits.
+std::optional<http::Response> check_certificate(const http::Request& request,
+                                                std::string_view device_id);
+std::optional<http::Response> check_standing(std::string_view device_id,
+                                             const Result<store::DeviceStatus>& status);
+
 // A route guard admitting the device named by the route's {id} parameter (see authenticate); it
 // leaves the store::Device in request.principal.
 http::Guard guard(store::Store& store);
-
-// Moves the device a guard() admitted out of request.principal (which is left empty), or nullopt
-// when the request passed no such guard. Long-polls use it so that a parked request holds nothing.
-std::optional<store::Device> take_device(http::Request& request);
 
 using DeviceHandler = std::function<http::Response(http::Request&, const store::Device&)>;
 

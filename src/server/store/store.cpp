@@ -24,6 +24,16 @@ Result<DeviceStatus> status_from_name(std::string_view name) {
                                                 "' (registered, active, revoked)");
 }
 
+Result<CheckinView> make_checkin_view(std::string_view id, std::string_view status,
+                                      std::optional<std::string> pinned_release) {
+  auto parsed = status_from_name(status);
+  if (!parsed) {
+    return make_error(Errc::malformed,
+                      "devices row '" + printable(id) + "': status: " + parsed.error().message);
+  }
+  return CheckinView{*parsed, std::move(pinned_release)};
+}
+
 std::string_view role_name(Role role) {
   switch (role) {
     case Role::read_only:

@@ -77,6 +77,17 @@ struct Assignment {
   std::string assigned_by;
 };
 
+// What a device's check-in needs on its hot path, read in one query: whether the device may
+// connect, and the release pinned to it.
+struct CheckinView {
+  DeviceStatus status = DeviceStatus::registered;
+  std::optional<std::string> pinned_release;
+};
+
+// A backend's row for checkin_view: an unknown status is reported as malformed, naming the device.
+Result<CheckinView> make_checkin_view(std::string_view id, std::string_view status,
+                                      std::optional<std::string> pinned_release);
+
 struct ReleaseRecord {
   std::string version;
   std::int64_t targets_version = 0;  // the targets metadata version that introduced it
@@ -128,6 +139,8 @@ class Store {
 
   virtual Status add_device(const Device& device) = 0;
   virtual Result<Device> device(std::string_view id) = 0;
+  // Errc::not_found for an unknown device. Cheaper than device(): no report, labels or history.
+  virtual Result<CheckinView> checkin_view(std::string_view id) = 0;
   virtual Result<std::vector<Device>> devices(const DeviceFilter& filter) = 0;
   virtual Status update_device_details(const Device& device) = 0;  // site, cell, location, labels
   virtual Status revoke_device(std::string_view id, UtcTime at) = 0;

@@ -113,19 +113,6 @@ double expected(const Counter& c, std::int64_t start, std::int64_t until) {
   return sum;
 }
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t n = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-  const int port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
-
 class ReportPrometheusTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -172,7 +159,7 @@ class ReportPrometheusTest : public ::testing::Test {
 
   void start_prometheus() {
     std::ofstream(dir_ / "prometheus.yml") << "global:\n  scrape_interval: 15s\n";
-    port_ = free_port();
+    port_ = ef::testing::free_local_port();
     pid_ = ef::testing::spawn({{prometheus_, "--config.file=" + (dir_ / "prometheus.yml").string(),
                                 "--storage.tsdb.path=" + (dir_ / "data").string(),
                                 "--web.listen-address=127.0.0.1:" + std::to_string(port_)},

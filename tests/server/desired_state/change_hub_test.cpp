@@ -16,13 +16,13 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-// Starts a waiter for device_id; *result is set when it returns.
+// Starts a waiter for device_id with a token taken now; *result is set when it returns.
 void start_wait(asio::io_context& context, ChangeHub& hub, const std::string& device_id,
                 std::chrono::milliseconds timeout, std::optional<bool>* result) {
   asio::co_spawn(
       context,
-      [&hub, device_id, timeout, result]() -> asio::awaitable<void> {
-        *result = co_await hub.wait(device_id, timeout);
+      [&hub, device_id, timeout, result, since = hub.since(device_id)]() -> asio::awaitable<void> {
+        *result = co_await hub.wait(device_id, timeout, since);
       },
       asio::detached);
 }
@@ -70,13 +70,61 @@ TEST(ChangeHubTest, NotifyAllWakesEveryone) {
   EXPECT_EQ(b, std::optional<bool>(true));
 }
 
-TEST(ChangeHubTest, ANotifyBeforeTheWaitIsNotRemembered) {
-  // A check-in compares ETags before waiting; the hub only wakes requests already parked.
+TEST(ChangeHubTest, ANotifyBeforeTheTokenIsNotRemembered) {
+  // A check-in takes its token, then reads the desired state: a change before that is in what it
+  // read, so the wait does not end for it.
   asio::io_context context;
   ChangeHub hub;
   hub.notify("a");
+  hub.notify_all();
   std::optional<bool> result;
   start_wait(context, hub, "a", 50ms, &result);
+  context.run_for(5s);
+  EXPECT_EQ(result, std::optional<bool>(false));
+}
+
+// A change committed after the check-in read the desired state but before it parked (another
+// thread or replica, a changed report waiting for its group commit) ends the wait at once.
+TEST(ChangeHubTest, ANotifyAfterTheTokenEndsTheWaitAtOnce) {
+  for (const bool all : {false, true}) {
+    asio::io_context context;
+    ChangeHub hub;
+    const auto token = hub.since("a");
+    if (all) {
+      hub.notify_all();
+    } else {
+      hub.notify("a");
+    }
+    std::optional<bool> result;
+    asio::co_spawn(
+        context, [&]() -> asio::awaitable<void> { result = co_await hub.wait("a", 10s, token); },
+        asio::detached);
+    const auto start = std::chrono::steady_clock::now();
+    context.run_for(5s);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s) << (all ? "notify_all" : "notify");
+    EXPECT_EQ(result, std::optional<bool>(true));
+    EXPECT_EQ(hub.waiting(), 0u);
+  }
+}
+
+TEST(ChangeHubTest, ANotifyForAnotherDeviceAfterTheTokenDoesNotEndTheWait) {
+  asio::io_context context;
+  ChangeHub hub;
+  // A device in another slot than "a" (4096 slots: among 64 names, one differs).
+  std::string other;
+  for (int i = 0; i < 64 && other.empty(); ++i) {
+    const auto name = "cam-" + std::to_string(i);
+    const auto before = hub.since("a");
+    hub.notify(name);
+    if (hub.since("a").device_changes == before.device_changes) other = name;
+  }
+  ASSERT_FALSE(other.empty());
+  const auto token = hub.since("a");
+  hub.notify(other);
+  std::optional<bool> result;
+  asio::co_spawn(
+      context, [&]() -> asio::awaitable<void> { result = co_await hub.wait("a", 50ms, token); },
+      asio::detached);
   context.run_for(5s);
   EXPECT_EQ(result, std::optional<bool>(false));
 }

@@ -98,17 +98,5 @@ TEST_F(DeviceAuthTest, DeviceRouteHandsTheAdmittedDeviceToItsHandler) {
   EXPECT_EQ(seen, "cam-01@plant-a");
 }
 
-TEST_F(DeviceAuthTest, TakeDeviceEmptiesThePrincipal) {
-  add_device("cam-01");
-  auto r = from_device("/devices/cam-01/x", "cam-01");
-  r.params["id"] = "cam-01";
-  EXPECT_FALSE(guard(*store_)(r));
-  auto taken = take_device(r);
-  ASSERT_TRUE(taken);
-  EXPECT_EQ(taken->id, "cam-01");
-  EXPECT_FALSE(r.principal.has_value());
-  EXPECT_FALSE(take_device(r));
-}
-
 }  // namespace
 }  // namespace ef::device_auth

@@ -155,6 +155,7 @@ TEST_F(PostgresStoreTest, CorruptRowsAreMalformedErrorsNotCrashes) {
   ASSERT_FALSE(one);
   EXPECT_EQ(one.error().code, Errc::malformed);
   EXPECT_NE(one.error().message.find("devices row 'cam-01'"), std::string::npos);
+  EXPECT_EQ(store_->checkin_view("cam-01").error().code, Errc::malformed);
   EXPECT_EQ(store_->devices({}).error().code, Errc::malformed);
   EXPECT_EQ(store_->operator_token_by_hash("hash1").error().code, Errc::malformed);
   EXPECT_EQ(store_->operator_tokens().error().code, Errc::malformed);

@@ -93,6 +93,7 @@ TEST_F(SqliteStoreTest, CorruptRowsAreMalformedErrorsNotCrashes) {
   EXPECT_EQ(one.error().code, Errc::malformed);
   EXPECT_NE(one.error().message.find("devices row 'cam-01'"), std::string::npos)
       << one.error().message;
+  EXPECT_EQ(store_->checkin_view("cam-01").error().code, Errc::malformed);
   EXPECT_EQ(store_->devices({}).error().code, Errc::malformed);
   auto token = store_->operator_token_by_hash("hash1");
   ASSERT_FALSE(token);

@@ -136,6 +136,23 @@ TEST_F(StoreContract, BulkAssignmentPinsEveryDeviceOrNone) {
   EXPECT_TRUE(store_->set_assignments({}, "3.0.0", t(20), "carol"));
 }
 
+// A check-in's one read: the device's status and its pin, following both as they change.
+TEST_F(StoreContract, CheckinViewFollowsStatusAndPin) {
+  ASSERT_TRUE(store_->add_device(device("cam-01")));
+  auto view = store_->checkin_view("cam-01");
+  ASSERT_TRUE(view) << view.error().message;
+  EXPECT_EQ(view->status, DeviceStatus::registered);
+  EXPECT_FALSE(view->pinned_release);
+  ASSERT_TRUE(store_->set_assignment({"cam-01", "1.2.0", t(10), "alice"}));
+  EXPECT_EQ(store_->checkin_view("cam-01")->pinned_release, std::optional<std::string>("1.2.0"));
+  ASSERT_TRUE(store_->revoke_device("cam-01", t(20)));
+  EXPECT_EQ(store_->checkin_view("cam-01")->status, DeviceStatus::revoked);
+  ASSERT_TRUE(store_->clear_assignment("cam-01"));
+  EXPECT_FALSE(store_->checkin_view("cam-01")->pinned_release);
+  EXPECT_EQ(store_->checkin_view("cam-02").error().code, Errc::not_found);
+  EXPECT_EQ(store_->checkin_view("' OR 1=1 --").error().code, Errc::not_found);
+}
+
 TEST_F(StoreContract, AssignmentsReleasesTokensAndAudit) {
   ASSERT_TRUE(store_->add_device(device("cam-01")));
   ASSERT_TRUE(store_->set_assignment({"cam-01", "1.0.0", t(10), "alice"}));

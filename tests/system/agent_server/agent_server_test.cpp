@@ -50,12 +50,7 @@ class AgentFleet : public ::testing::Test {
   void publish(const std::string& version, const Variant& v) {
     const fs::path src = fleet_->dir() / ("src-" + version);
     testing::write_fake_release(src, v);
-    auto built = testing::run_command(
-        std::string(EF_BINARY_DIR) + "/apps/edgefleet/edgefleet release build " + src.string() +
-        " --version " + version + " --keys " + fleet_->keys().string() + " --repo " +
-        fleet_->repo().string());
-    ASSERT_EQ(built.exit_code, 0) << built.err;
-    auto published = fleet_->cli("release publish --repo " + fleet_->repo().string());
+    auto published = fleet_->publish(src, version);
     ASSERT_EQ(published.exit_code, 0) << published.err << published.out;
   }
   void assign(const std::string& version, const std::string& devices) {
@@ -317,19 +312,6 @@ TEST_F(AgentFleet, FailsOverFromADeadServerToALiveOne) {
       << agent_log("cam-f");
 }
 
-// A free port on 127.0.0.1 for a process started next (closed before it binds it: a small race).
-std::string free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), len);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return std::to_string(ntohs(a.sin_port));
-}
-
 // One address for the plant: Debian's HAProxy in TCP mode in front of the server (and of a dead
 // replica its health checks take out), with the haproxy.cfg of docs/server.md. The device knows
 // only HAProxy's address; its certificate still reaches the server (mutual TLS passes through),
@@ -339,7 +321,7 @@ TEST_F(AgentFleet, ChecksInAndUpdatesThroughHaproxyInTcpMode) {
   ASSERT_TRUE(fs::exists(haproxy)) << "install Debian's haproxy (scripts/packages/test.txt)";
   DeadPort dead;
   const std::string server_port = fleet_->url().substr(fleet_->url().rfind(':') + 1);
-  const std::string front = free_port();
+  const std::string front = std::to_string(testing::free_local_port());
   const std::string front_url = "https://127.0.0.1:" + front;
   // The repository URLs devices get name the one address too.
   fleet_->stop_server();

@@ -28,18 +28,6 @@ namespace fs = std::filesystem;
 using json::Json;
 using namespace std::chrono_literals;
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t n = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);
   std::stringstream ss;
@@ -85,7 +73,7 @@ class TelemetryEndToEnd : public ::testing::Test {
     });
     start_alertmanager();
     start_prometheus();
-    server_port_ = free_port();
+    server_port_ = testing::free_local_port();
     start_server();
   }
   void TearDown() override {
@@ -97,7 +85,7 @@ class TelemetryEndToEnd : public ::testing::Test {
   }
 
   void start_alertmanager() {
-    am_port_ = free_port();
+    am_port_ = testing::free_local_port();
     const fs::path dir = fleet_->dir() / "alertmanager";
     fs::create_directories(dir);
     std::ofstream(dir / "alertmanager.yml")
@@ -115,8 +103,8 @@ class TelemetryEndToEnd : public ::testing::Test {
   }
 
   void start_prometheus() {
-    prom_port_ = free_port();
-    metrics_port_ = free_port();
+    prom_port_ = testing::free_local_port();
+    metrics_port_ = testing::free_local_port();
     const fs::path dir = fleet_->dir() / "prometheus";
     fs::create_directories(dir);
     std::ofstream(dir / "alerts.yml") << rules_with_short_for();
@@ -186,12 +174,7 @@ class TelemetryEndToEnd : public ::testing::Test {
   void publish(const std::string& version, const testing::Variant& v) {
     const fs::path src = fleet_->dir() / ("src-" + version);
     testing::write_fake_release(src, v);
-    auto built = testing::run_command(
-        std::string(EF_BINARY_DIR) + "/apps/edgefleet/edgefleet release build " + src.string() +
-        " --version " + version + " --keys " + fleet_->keys().string() + " --repo " +
-        fleet_->repo().string());
-    ASSERT_EQ(built.exit_code, 0) << built.err;
-    auto published = fleet_->cli("release publish --repo " + fleet_->repo().string());
+    auto published = fleet_->publish(src, version);
     ASSERT_EQ(published.exit_code, 0) << published.err << published.out;
   }
 

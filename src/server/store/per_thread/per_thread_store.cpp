@@ -45,6 +45,9 @@ Status PerThreadStore::add_device(const Device& device) {
 Result<Device> PerThreadStore::device(std::string_view id) {
   return on(local(), [&](Store& s) { return s.device(id); });
 }
+Result<CheckinView> PerThreadStore::checkin_view(std::string_view id) {
+  return on(local(), [&](Store& s) { return s.checkin_view(id); });
+}
 Result<std::vector<Device>> PerThreadStore::devices(const DeviceFilter& filter) {
   return on(local(), [&](Store& s) { return s.devices(filter); });
 }

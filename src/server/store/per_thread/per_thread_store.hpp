@@ -33,6 +33,7 @@ class PerThreadStore final : public Store {
   Status in_transaction(const std::function<Status()>& work) override;
   Status add_device(const Device& device) override;
   Result<Device> device(std::string_view id) override;
+  Result<CheckinView> checkin_view(std::string_view id) override;
   Result<std::vector<Device>> devices(const DeviceFilter& filter) override;
   Status update_device_details(const Device& device) override;
   Status revoke_device(std::string_view id, UtcTime at) override;

@@ -169,6 +169,15 @@ class PostgresStore : public Store {
     return read_device(r, 0);
   }
 
+  Result<CheckinView> checkin_view(std::string_view id) override {
+    EF_TRY(auto r, conn_->query("SELECT d.status, a.release FROM devices d LEFT JOIN assignments "
+                                "a ON a.device_id = d.id WHERE d.id = $1",
+                                {id}));
+    if (r.size() == 0) return make_error(Errc::not_found, "no device " + std::string(id));
+    return make_checkin_view(
+        id, r.text(0, 0), r.null(0, 1) ? std::nullopt : std::optional<std::string>(r.text(0, 1)));
+  }
+
   Result<std::vector<Device>> devices(const DeviceFilter& f) override {
     const std::string status = f.status ? std::string(status_name(*f.status)) : "";
     EF_TRY(auto r, conn_->query(std::string("SELECT ") + kDeviceColumns +

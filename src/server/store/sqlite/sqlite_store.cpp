@@ -218,6 +218,17 @@ class SqliteStore : public Store {
     return read_device(s);
   }
 
+  Result<CheckinView> checkin_view(std::string_view id) override {
+    EF_TRY(Statement & s, prepare("SELECT d.status, a.release FROM devices d LEFT JOIN "
+                                  "assignments a ON a.device_id = d.id WHERE d.id = ?"));
+    ResetOnExit reset{s};
+    EF_CHECK(s.bind({id}));
+    EF_TRY(bool row, s.step());
+    if (!row) return make_error(Errc::not_found, "no device " + std::string(id));
+    return make_checkin_view(id, s.text(0),
+                             s.null(1) ? std::nullopt : std::optional<std::string>(s.text(1)));
+  }
+
   Result<std::vector<Device>> devices(const DeviceFilter& f) override {
     EF_TRY(Statement & s,
            prepare(std::string("SELECT ") + kDeviceColumns +

@@ -1,6 +1,9 @@
-// One HTTP/1.1 keep-alive connection over TLS to an edgefleet-server replica, as an operator (no
-// client certificate) or as a device (its own key and certificate: mutual TLS). Coroutines on one
-// io_context; every failure (refused, reset, TLS, bad HTTP) is thrown as boost::system_error.
+// One HTTP/1.1 keep-alive connection over TLS to an edgefleet-server, as an operator (no client
+// certificate) or as a simulated device (its own key and certificate: mutual TLS); what the
+// server benchmarks (bench/server, bench/scale) open for every simulated device and operator.
+// Coroutines on one io_context, one request in flight at a time; open() takes OpenSSL's own
+// references to the device's key and certificate. Every failure (refused, reset, TLS, bad HTTP)
+// is thrown as boost::system_error.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -15,7 +18,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
-namespace ef::scale {
+namespace ef::bench {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -73,4 +76,4 @@ inline asio::ip::tcp::endpoint local(int port) {
   return {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)};
 }
 
-}  // namespace ef::scale
+}  // namespace ef::bench
