@@ -18,16 +18,20 @@ struct ChangeHub::Waiter {
 
 namespace {
 constexpr std::size_t kSlots = 4096;
+
+std::size_t slot_of(const std::string& device_id) {
+  return std::hash<std::string>{}(device_id) % kSlots;
 }
+}  // namespace
 
 ChangeHub::ChangeHub() : slot_changes_(kSlots, 0) {}
 
 std::uint64_t& ChangeHub::changes_of(const std::string& device_id) {
-  return slot_changes_[std::hash<std::string>{}(device_id) % kSlots];
+  return slot_changes_[slot_of(device_id)];
 }
 
 ChangeToken ChangeHub::token_locked(const std::string& device_id) const {
-  return {slot_changes_[std::hash<std::string>{}(device_id) % kSlots], all_changes_};
+  return {slot_changes_[slot_of(device_id)], all_changes_};
 }
 
 ChangeToken ChangeHub::since(const std::string& device_id) const {
